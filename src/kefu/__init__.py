@@ -1,0 +1,3 @@
+"""kefu: open-source customer service for online shops."""
+
+__version__ = "0.1.0"

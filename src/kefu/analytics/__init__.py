@@ -1,0 +1,1 @@
+"""The analytics domain (see docs/architecture.md); filled in by its own issue."""

@@ -1,0 +1,1 @@
+"""The coach domain (see docs/architecture.md); filled in by its own issue."""

@@ -1,0 +1,1 @@
+"""The desk domain (see docs/architecture.md); filled in by its own issue."""

@@ -1,0 +1,276 @@
+"""Finding a dataset's tables on disk and reading them into Arrow, whatever their encoding.
+
+A table is `<name>.jsonl|.csv|.parquet|.xlsx` or a folder `<name>/` of such parts. Every
+column comes back as strings (or as timestamps, when Parquet or Excel typed them), so that
+one validator serves all encodings. Each table remembers its parts, so that an error found
+at row i can be reported as the file and line a person can open.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.json as pajson
+import pyarrow.parquet as pq
+
+from kefu.interchange.errors import DatasetError, Problem
+from kefu.interchange.schema import Kind, TableSpec
+
+EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet", ".xlsx": "xlsx"}
+
+
+@dataclass
+class Part:
+    """One file of a table, with where its rows start in the table."""
+
+    path: Path
+    label: str  # path shown in messages, relative to the dataset folder
+    fmt: str
+    first_row: int = 0
+    rows: int = 0
+    encoding: str = "utf-8"
+    sheet_rows: list[int] = field(default_factory=list)  # xlsx: the sheet row of each data row
+
+
+@dataclass
+class RawTable:
+    spec: TableSpec
+    data: pa.Table
+    parts: list[Part]
+
+    def locate(self, row: int) -> str:
+        """Where row `row` of the table is, as "messages.csv line 17"."""
+        for part in self.parts:
+            if part.first_row <= row < part.first_row + part.rows:
+                return locate_in_part(part, row - part.first_row)
+        return f"{self.spec.name} row {row + 1}"
+
+
+def find_tables(folder: Path, specs: tuple[TableSpec, ...]) -> dict[str, list[Part]]:
+    """Map each table present in `folder` to its parts, refusing ambiguous layouts."""
+    if not folder.is_dir():
+        raise DatasetError([Problem(str(folder), None, "is not a folder")])
+    found: dict[str, list[Part]] = {}
+    problems = []
+    for spec in specs:
+        candidates = [folder / f"{spec.name}{ext}" for ext in EXTENSIONS if (folder / f"{spec.name}{ext}").is_file()]
+        sub = folder / spec.name
+        if sub.is_dir():
+            candidates.append(sub)
+        if len(candidates) > 1:
+            names = ", ".join(sorted(c.name for c in candidates))
+            problems.append(Problem(spec.name, None, f"table given more than once ({names})"))
+            continue
+        if not candidates:
+            continue
+        target = candidates[0]
+        files = sorted(p for p in target.iterdir() if p.suffix.lower() in EXTENSIONS) if target.is_dir() else [target]
+        if not files:
+            problems.append(Problem(f"{spec.name}/", None, "folder holds no .jsonl, .csv, .parquet or .xlsx part"))
+            continue
+        found[spec.name] = [
+            Part(p, str(p.relative_to(folder)), EXTENSIONS[p.suffix.lower()]) for p in files
+        ]
+    if problems:
+        raise DatasetError(problems)
+    return found
+
+
+def read_table(spec: TableSpec, parts: list[Part]) -> RawTable:
+    """Read every part of a table and stack them into one Arrow table of the spec's fields."""
+    pieces = []
+    offset = 0
+    for part in parts:
+        reader = {"jsonl": _read_jsonl, "csv": _read_csv, "parquet": _read_parquet, "xlsx": _read_xlsx}[part.fmt]
+        table = _conform(reader(part, spec), spec)
+        part.first_row, part.rows = offset, table.num_rows
+        offset += table.num_rows
+        pieces.append(table)
+    data = pieces[0] if len(pieces) == 1 else pa.concat_tables(pieces, promote_options="permissive")
+    return RawTable(spec, data, parts)
+
+
+def _conform(table: pa.Table, spec: TableSpec) -> pa.Table:
+    """Keep the spec's columns (absent ones as nulls), as strings unless already timestamps."""
+    columns = {}
+    for f in spec.fields:
+        if f.name not in table.column_names:
+            columns[f.name] = pa.nulls(table.num_rows, pa.string())
+            continue
+        column = table.column(f.name).combine_chunks() if table.num_rows else pa.array([], pa.string())
+        if f.kind is Kind.TIMESTAMP and pa.types.is_timestamp(column.type):
+            columns[f.name] = column.cast(pa.timestamp("us", column.type.tz))
+        elif pa.types.is_null(column.type):
+            columns[f.name] = pa.nulls(table.num_rows, pa.string())
+        else:
+            columns[f.name] = _as_strings(column)
+    return pa.table(columns)
+
+
+def _as_strings(column: pa.Array) -> pa.Array:
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        return column.cast(pa.string())
+    if pa.types.is_floating(column.type):
+        # 12.0 from a spreadsheet or JSON is the integer 12, written as such.
+        out = [None if v is None else (str(int(v)) if v == int(v) else repr(v)) for v in column.to_pylist()]
+        return pa.array(out, pa.string())
+    if pa.types.is_dictionary(column.type):
+        return _as_strings(column.dictionary_decode())
+    if pa.types.is_timestamp(column.type) or pa.types.is_date(column.type):
+        return pa.array([None if v is None else v.isoformat() for v in column.to_pylist()], pa.string())
+    return column.cast(pa.string())
+
+
+def _read_jsonl(part: Part, spec: TableSpec) -> pa.Table:
+    # Ids, text and timestamps are read as strings: Arrow's inference would turn
+    # "2026-11-20T10:15:02+08:00" into a naive timestamp, losing the offset.
+    as_text = {Kind.ID, Kind.TEXT, Kind.TIMESTAMP, Kind.ENUM}
+    schema = pa.schema([(f.name, pa.string()) for f in spec.fields if f.kind in as_text])
+    options = pajson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
+    try:
+        return pajson.read_json(part.path, parse_options=options)
+    except pa.ArrowInvalid:
+        return _read_jsonl_slowly(part, spec)
+
+
+def _read_jsonl_slowly(part: Part, spec: TableSpec) -> pa.Table:
+    """Line by line, for files Arrow refuses (mixed types, odd values): finds the bad line too."""
+    columns: dict[str, list[str | None]] = {name: [] for name in spec.names}
+    with part.path.open(encoding="utf-8-sig", errors="strict") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DatasetError([Problem(f"{part.label} line {number}", None, f"not valid JSON ({exc.msg})")]) from None
+            if not isinstance(record, dict):
+                raise DatasetError([Problem(f"{part.label} line {number}", None, "a line must be a JSON object")])
+            for name, values in columns.items():
+                values.append(_json_value_as_string(record.get(name)))
+    return pa.table({name: pa.array(values, pa.string()) for name, values in columns.items()})
+
+
+def _json_value_as_string(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value == int(value):
+        return str(int(value))
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _read_csv(part: Part, spec: TableSpec) -> pa.Table:
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            header = _csv_header(part.path, encoding)
+            types = {name: pa.string() for name in header}
+            table = pacsv.read_csv(
+                part.path,
+                read_options=pacsv.ReadOptions(encoding=encoding, block_size=1 << 24),
+                convert_options=pacsv.ConvertOptions(
+                    column_types=types, strings_can_be_null=False, quoted_strings_can_be_null=False
+                ),
+            )
+            part.encoding = encoding
+            return table
+        except UnicodeDecodeError:
+            continue
+        except pa.ArrowInvalid as exc:
+            if "UTF8" in str(exc) and encoding == "utf-8":
+                continue  # seller exports from Chinese Excel are often GB18030
+            raise DatasetError([Problem(part.label, None, f"cannot be read as CSV: {exc}")]) from None
+    raise DatasetError([Problem(part.label, None, "is neither UTF-8 nor GB18030 text")])
+
+
+def _csv_header(path: Path, encoding: str) -> list[str]:
+    with path.open(encoding="utf-8-sig" if encoding == "utf-8" else encoding, newline="") as fh:
+        return next(csv.reader(fh), [])
+
+
+def _read_parquet(part: Part, spec: TableSpec) -> pa.Table:
+    try:
+        return pq.read_table(part.path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise DatasetError([Problem(part.label, None, f"cannot be read as Parquet: {exc}")]) from None
+
+
+def _read_xlsx(part: Part, spec: TableSpec) -> pa.Table:
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(part.path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a damaged file
+        raise DatasetError([Problem(part.label, None, f"cannot be read as .xlsx: {exc}")]) from None
+    try:
+        rows = book.worksheets[0].iter_rows(values_only=True)
+        header = [str(v).strip() if v is not None else "" for v in next(rows, ())]
+        columns: dict[str, list[str | None]] = {name: [] for name in header if name}
+        for number, row in enumerate(rows, start=2):
+            if all(v is None or v == "" for v in row):
+                continue
+            part.sheet_rows.append(number)
+            for name, value in zip(header, row, strict=False):
+                if name:
+                    columns[name].append(_cell_as_string(value))
+            for name in header[len(row) :]:
+                if name:
+                    columns[name].append(None)
+    finally:
+        book.close()
+    return pa.table({name: pa.array(values, pa.string()) for name, values in columns.items()})
+
+
+def _cell_as_string(value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value == int(value):
+        return str(int(value))
+    if isinstance(value, (datetime, date)):
+        # Excel keeps no offset: the value is read in the shop's time zone.
+        return value.isoformat()
+    return str(value)
+
+
+def locate_in_part(part: Part, row: int) -> str:
+    """The line (or row group, or sheet row) of data row `row` of one file."""
+    if part.fmt == "jsonl":
+        seen = -1
+        with part.path.open(encoding="utf-8-sig") as fh:
+            for number, line in enumerate(fh, start=1):
+                if line.strip():
+                    seen += 1
+                    if seen == row:
+                        return f"{part.label} line {number}"
+    elif part.fmt == "csv":
+        opener = "utf-8-sig" if part.encoding == "utf-8" else part.encoding
+        with part.path.open(encoding=opener, newline="") as fh:
+            reader = csv.reader(fh)
+            next(reader, None)
+            start = reader.line_num + 1
+            for index, _record in enumerate(reader):
+                if index == row:
+                    return f"{part.label} line {start}"
+                start = reader.line_num + 1
+    elif part.fmt == "parquet":
+        meta = pq.ParquetFile(part.path).metadata
+        first = 0
+        for group in range(meta.num_row_groups):
+            count = meta.row_group(group).num_rows
+            if row < first + count:
+                return f"{part.label} row {row + 1} (row group {group})"
+            first += count
+    elif part.fmt == "xlsx" and row < len(part.sheet_rows):
+        return f"{part.label} row {part.sheet_rows[row]}"
+    return f"{part.label} row {row + 1}"

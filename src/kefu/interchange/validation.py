@@ -1,0 +1,222 @@
+"""Reading a dataset folder into typed, checked tables: every problem found before anything is stored."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from kefu.interchange.conversions import BadValue, blank_to_null, convert, missing_rows
+from kefu.interchange.errors import DatasetError, Problem
+from kefu.interchange.files import RawTable, find_tables, read_table
+from kefu.interchange.schema import SHOP_VIA_ORDER, TABLES, TABLES_BY_NAME
+
+MAX_PROBLEMS = 50
+
+
+@dataclass
+class Dataset:
+    """A validated dataset: typed Arrow tables named as in the contract."""
+
+    tables: dict[str, pa.Table]
+    digest: str  # identifies the files' contents, so a repeated import is recognised
+    zones: dict[str, str] = field(default_factory=dict)  # shop_id -> time zone used
+
+    def get(self, name: str) -> pa.Table | None:
+        return self.tables.get(name)
+
+
+@dataclass
+class Context:
+    """What the store already knows, needed to read a dataset right."""
+
+    zones: dict[str, str] = field(default_factory=dict)  # shop_id -> time zone
+    default_zone: str = "Asia/Shanghai"
+    order_shops: Callable[[set[str]], dict[str, str]] = lambda ids: {}  # orders outside the dataset
+
+
+def load_dataset(folder: Path, context: Context | None = None, progress: Callable[[str], None] | None = None) -> Dataset:
+    """Read and check every table of the dataset in `folder`; raise DatasetError listing what is wrong."""
+    context = context or Context()
+    parts = find_tables(folder, TABLES)
+    if "messages" not in parts:
+        raise DatasetError(
+            [Problem(str(folder), None, "has no messages table (messages.jsonl, .csv, .parquet, .xlsx or messages/)")]
+        )
+    raw: dict[str, RawTable] = {}
+    for name, table_parts in parts.items():
+        if progress:
+            progress(f"reading {name}")
+        raw[name] = read_table(TABLES_BY_NAME[name], table_parts)
+    checker = _Checker(raw, context)
+    tables = checker.run(progress)
+    return Dataset(tables, _digest(parts), checker.zones)
+
+
+def _digest(parts) -> str:
+    sha = hashlib.sha256()
+    for name in sorted(parts):
+        for part in parts[name]:
+            sha.update(part.label.encode())
+            with part.path.open("rb") as fh:
+                sha.update(hashlib.file_digest(fh, "sha256").digest())
+    return sha.hexdigest()
+
+
+class _Checker:
+    def __init__(self, raw: dict[str, RawTable], context: Context):
+        self.raw = raw
+        self.context = context
+        self.problems: list[Problem] = []
+        self.zones = dict(context.zones)
+        self._order_shop: dict[str, str] = {}
+
+    def problem(self, table: str, row: int | None, field_name: str | None, message: str, count: int = 1) -> None:
+        if len(self.problems) >= MAX_PROBLEMS:
+            return
+        raw = self.raw[table]
+        where = raw.locate(row) if row is not None else raw.parts[0].label
+        more = f" (and {count - 1} more rows like it)" if count > 1 else ""
+        self.problems.append(Problem(where, field_name, message + more))
+
+    def run(self, progress) -> dict[str, pa.Table]:
+        self._read_zones()
+        typed: dict[str, pa.Table] = {}
+        for spec in TABLES:
+            if spec.name not in self.raw:
+                continue
+            if progress:
+                progress(f"checking {spec.name}")
+            typed[spec.name] = self._typed(spec.name)
+        if not self.problems:
+            self._check_messages(typed["messages"])
+            for name, table in typed.items():
+                self._check_unique_keys(name, table)
+        if self.problems:
+            raise DatasetError(self.problems)
+        return typed
+
+    def _read_zones(self) -> None:
+        shops = self.raw.get("shops")
+        if shops is None:
+            return
+        ids = shops.data.column("shop_id").to_pylist()
+        for row, (shop, zone) in enumerate(zip(ids, shops.data.column("timezone").to_pylist(), strict=True)):
+            if not zone or not shop:
+                continue
+            try:
+                ZoneInfo(zone)
+            except (ZoneInfoNotFoundError, ValueError):
+                self.problem("shops", row, "timezone", f"{zone!r} is not an IANA time zone such as Asia/Shanghai")
+                continue
+            self.zones[shop] = zone
+
+    def _zone_lookup(self, table: str) -> Callable[[np.ndarray], list[str]]:
+        data = self.raw[table].data
+        default = self.context.default_zone
+        if "shop_id" in data.column_names and table not in SHOP_VIA_ORDER:
+            shops = data.column("shop_id")
+            return lambda rows: [self.zones.get(s, default) for s in shops.take(pa.array(rows)).to_pylist()]
+        orders = data.column("order_id")
+
+        def by_order(rows: np.ndarray) -> list[str]:
+            ids = orders.take(pa.array(rows)).to_pylist()
+            shop_of = self._order_shops(set(ids))
+            return [self.zones.get(shop_of.get(i, ""), default) for i in ids]
+
+        return by_order
+
+    def _order_shops(self, ids: set[str]) -> dict[str, str]:
+        if not self._order_shop and "orders" in self.raw:
+            data = self.raw["orders"].data
+            self._order_shop = dict(
+                zip(data.column("order_id").to_pylist(), data.column("shop_id").to_pylist(), strict=True)
+            )
+        missing = {i for i in ids if i not in self._order_shop}
+        if missing:
+            self._order_shop.update(self.context.order_shops(missing))
+        return self._order_shop
+
+    def _typed(self, name: str) -> pa.Table:
+        spec = TABLES_BY_NAME[name]
+        data = self.raw[name].data
+        columns = {}
+        for f in spec.fields:
+            column = blank_to_null(data.column(f.name).combine_chunks())
+            if f.required:
+                gaps = missing_rows(column)
+                if len(gaps):
+                    self.problem(name, int(gaps[0]), f.name, "is required but empty or missing", len(gaps))
+                    columns[f.name] = column
+                    continue
+            result = convert(column, f, self._zone_lookup(name))
+            if isinstance(result, BadValue):
+                self.problem(name, result.row, f.name, result.message, result.count)
+                columns[f.name] = column
+            else:
+                columns[f.name] = result
+        if name == "messages":
+            columns["text"] = columns["text"].fill_null("")
+        return pa.table(columns)
+
+    def _check_messages(self, messages: pa.Table) -> None:
+        agent_without_id = pc.and_(pc.equal(messages["sender"], "agent"), messages["agent_id"].is_null())
+        rows = np.flatnonzero(agent_without_id.to_numpy(zero_copy_only=False))
+        if len(rows):
+            self.problem("messages", int(rows[0]), "agent_id", "an agent message needs the agent's id", len(rows))
+        codes, first = first_rows(messages["conversation_id"])
+        for column in ("shop_id", "buyer_id"):
+            values = messages[column].combine_chunks()
+            expected = values.take(pa.array(first[codes]))
+            differs = np.flatnonzero(~pc.equal(values, expected).to_numpy(zero_copy_only=False))
+            if len(differs):
+                row = int(differs[0])
+                conversation = messages["conversation_id"][row].as_py()
+                self.problem(
+                    "messages",
+                    row,
+                    column,
+                    f"conversation {conversation!r} already has {column} {expected[row].as_py()!r} "
+                    f"(at {self.raw['messages'].locate(int(first[codes[row]]))}), here {values[row].as_py()!r}",
+                    len(differs),
+                )
+
+    def _check_unique_keys(self, name: str, table: pa.Table) -> None:
+        spec = TABLES_BY_NAME[name]
+        if not spec.key or table.num_rows == 0:
+            return
+        key_columns = [table[k].combine_chunks() for k in spec.key]
+        if name == "messages":
+            present = key_columns[0].is_valid().to_numpy(zero_copy_only=False)
+            if not present.any():
+                return
+        key = key_columns[0] if len(key_columns) == 1 else pc.binary_join_element_wise(
+            *[c.fill_null("") for c in key_columns], "\x1f"
+        )
+        codes, first = first_rows(key)
+        repeated = np.flatnonzero(first[codes] != np.arange(len(codes)))
+        if name == "messages":
+            repeated = repeated[present[repeated]]
+        if len(repeated):
+            row = int(repeated[0])
+            original = self.raw[name].locate(int(first[codes[row]]))
+            label = " + ".join(spec.key)
+            self.problem(name, row, spec.key[0], f"{label} repeats the row at {original}", len(repeated))
+
+
+def first_rows(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """For each row the code of its value, and for each code the first row holding it."""
+    encoded = pc.dictionary_encode(column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column)
+    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    size = len(encoded.dictionary)
+    first = np.full(size + 1, -1, dtype=np.int64)
+    # Reverse assignment leaves each code with its smallest row index.
+    rows = np.arange(len(codes), dtype=np.int64)
+    first[codes[::-1]] = rows[::-1]
+    return codes, first

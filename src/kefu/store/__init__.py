@@ -1,0 +1,1 @@
+"""Storage: engine, sessions, migrations and bulk load; the only code that knows SQL dialects."""
