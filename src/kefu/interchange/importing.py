@@ -99,8 +99,8 @@ def write_dataset(conn: Connection, dataset: Dataset, progress: Progress | None 
     step("storing messages")
     bulk.upsert(
         conn, "messages",
-        messages.select(["id", "conversation_id", "seq", "ordinal", "sender", "agent_id", "sent_at", "text"]),
-        ["id"], keep=["ordinal"],
+        messages.select(["message_id", "conversation_id", "seq", "ordinal", "sender", "agent_id", "sent_at", "text"]),
+        ["conversation_id", "seq"], keep=["ordinal"],
     )
     step("storing orders, refunds, ratings and reviews")
     if "orders" in t:
@@ -140,16 +140,10 @@ def positions_within(group: pa.ChunkedArray | pa.Array) -> pa.Array:
 
 
 def with_positions(messages: pa.Table) -> pa.Table:
-    """Messages with their seq in the conversation, ordinal in the dataset and id."""
+    """Messages with their seq in the conversation and their ordinal in the dataset."""
     seq = positions_within(messages["conversation_id"])
-    given = messages["message_id"].combine_chunks()
-    derived = pc.binary_join_element_wise(messages["conversation_id"].combine_chunks(), seq.cast(pa.string()), "#")
-    ids = pc.coalesce(given, derived)
-    return (
-        messages.append_column("seq", seq)
-        .append_column("ordinal", pa.array(np.arange(messages.num_rows), pa.int64()))
-        .append_column("id", ids)
-    )
+    ordinal = pa.array(np.arange(messages.num_rows), pa.int64())
+    return messages.append_column("seq", seq).append_column("ordinal", ordinal)
 
 
 def conversations_of(messages: pa.Table) -> pa.Table:

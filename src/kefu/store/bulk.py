@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from sqlalchemy import Boolean, Connection, Integer, Numeric, Table
 from sqlalchemy import BigInteger as SaBigInteger
+from sqlalchemy.schema import AddConstraint, DropConstraint
 
 from kefu.store.models import Base
 from kefu.store.types import UTCDateTime
@@ -48,10 +49,29 @@ def upsert(
         return
     columns = list(data.column_names)
     empty = is_empty(conn, name)
-    if conn.dialect.name == "postgresql":
+    # Into an empty table, building the secondary indexes once after the load is several
+    # times faster than updating them row by row (both dialects; DDL is transactional).
+    big_first_load = empty and data.num_rows >= 10_000
+    indexes = list(table_of(name).indexes) if big_first_load else []
+    # PostgreSQL checks a foreign key with a trigger per row; re-adding the constraint
+    # after the load checks all rows in one join instead.
+    foreign_keys = list(table_of(name).foreign_key_constraints) if big_first_load and _is_postgres(conn) else []
+    for constraint in foreign_keys:
+        conn.execute(DropConstraint(constraint))
+    for index in indexes:
+        index.drop(conn)
+    if _is_postgres(conn):
         _upsert_postgres(conn, name, data, columns, key, keep, insert_only, empty)
     else:
         _upsert_sqlite(conn, name, data, columns, key, keep, insert_only, empty)
+    for index in indexes:
+        index.create(conn)
+    for constraint in foreign_keys:
+        conn.execute(AddConstraint(constraint))
+
+
+def _is_postgres(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"
 
 
 def _conflict_clause(columns: Sequence[str], key: Sequence[str], keep: Sequence[str], insert_only: bool) -> str:
@@ -77,7 +97,7 @@ def _sqlite_column(column: pa.ChunkedArray) -> pa.ChunkedArray:
     kind = column.type
     if pa.types.is_timestamp(kind):
         # The text form SQLAlchemy's SQLite DateTime reads back: UTC, microseconds.
-        return pc.strftime(column.cast(UTC_US), format="%Y-%m-%d %H:%M:%S")
+        return column.cast(UTC_US).cast(pa.timestamp("us")).cast(pa.string())
     if pa.types.is_decimal(kind):
         return column.cast(pa.float64())
     if pa.types.is_boolean(kind):
@@ -94,10 +114,14 @@ def _upsert_postgres(conn, name, data, columns, key, keep, insert_only, empty) -
             target = f"stage_{name}"
             cursor.execute(f"DROP TABLE IF EXISTS {target}")
             cursor.execute(f"CREATE TEMP TABLE {target} AS SELECT {column_list} FROM {name} WITH NO DATA")
+        # Sorting for the index builds after a first load needs more than the default 64 MB.
+        cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
+        cursor.execute("SET LOCAL TimeZone = 'UTC'")
+        text = _postgres_text(data)
         with cursor.copy(f"COPY {target} ({column_list}) FROM STDIN (FORMAT csv)") as copy:
             for start in range(0, data.num_rows, BATCH):
                 buffer = io.BytesIO()
-                pacsv.write_csv(data.slice(start, BATCH), buffer, pacsv.WriteOptions(include_header=False))
+                pacsv.write_csv(text.slice(start, BATCH), buffer, pacsv.WriteOptions(include_header=False))
                 copy.write(buffer.getvalue())
         if not empty:
             cursor.execute(
@@ -105,6 +129,17 @@ def _upsert_postgres(conn, name, data, columns, key, keep, insert_only, empty) -
                 + _conflict_clause(columns, key, keep, insert_only)
             )
             cursor.execute(f"DROP TABLE {target}")
+
+
+def _postgres_text(data: pa.Table) -> pa.Table:
+    """Timestamps as UTC text, which Arrow's CAST writes far faster than its CSV writer formats them."""
+    columns = {}
+    for name in data.column_names:
+        column = data.column(name)
+        if pa.types.is_timestamp(column.type):
+            column = column.cast(UTC_US).cast(pa.timestamp("us")).cast(pa.string())
+        columns[name] = column
+    return pa.table(columns)
 
 
 def read_table(conn: Connection, name: str, columns: Sequence[str], order_by: Sequence[str]) -> pa.Table:

@@ -23,7 +23,6 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
-    UniqueConstraint,
     false,
     text,
 )
@@ -69,7 +68,7 @@ class Staff(Base):
     """Someone on a shop's staff who can log in: admin, supervisor or agent."""
 
     __tablename__ = "staff"
-    __table_args__ = (UniqueConstraint("shop_id", "agent_id"),)
+    __table_args__ = (Index(None, "shop_id", "agent_id", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id"), index=True)
@@ -129,7 +128,7 @@ class Sku(Base):
     """A variant of a product (colour, size, capacity) with its own price and stock."""
 
     __tablename__ = "skus"
-    __table_args__ = (UniqueConstraint("product_id", "code"),)
+    __table_args__ = (Index(None, "product_id", "code", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     product_id: Mapped[str] = mapped_column(ForeignKey("products.id"), index=True)
@@ -158,7 +157,7 @@ class OrderItem(Base):
     """One line of an order."""
 
     __tablename__ = "order_items"
-    __table_args__ = (UniqueConstraint("order_id", "line_no"),)
+    __table_args__ = (Index(None, "order_id", "line_no", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     order_id: Mapped[str] = mapped_column(String(64), index=True)
@@ -173,7 +172,7 @@ class LogisticsEvent(Base):
     """A courier's tracking event for an order."""
 
     __tablename__ = "logistics_events"
-    __table_args__ = (UniqueConstraint("order_id", "seq"),)
+    __table_args__ = (Index(None, "order_id", "seq", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     order_id: Mapped[str] = mapped_column(String(64), index=True)
@@ -204,15 +203,24 @@ class Conversation(Base):
 class Message(Base):
     """A message in a conversation.
 
-    `id` is the interchange `message_id`, or "<conversation_id>#<seq>" when the data had
-    none; `seq` is the position in the conversation as the file gave it, and `ordinal`
-    the position in the whole dataset, which the metrics need to order equal times.
+    A message is identified by its conversation and `seq`, its position there as the file
+    gave it (or by the interchange's optional `message_id`); `ordinal` is its position in
+    the whole dataset, which the metrics need to order equal times across conversations.
     """
 
     __tablename__ = "messages"
-    __table_args__ = (UniqueConstraint("conversation_id", "seq"), Index(None, "sent_at"))
+    __table_args__ = (
+        Index(None, "conversation_id", "seq", unique=True),
+        Index(None, "sent_at"),
+        # Most imported messages have no message_id: index only those that do.
+        Index(
+            None, "message_id", unique=True,
+            sqlite_where=text("message_id IS NOT NULL"), postgresql_where=text("message_id IS NOT NULL"),
+        ),
+    )
 
-    id: Mapped[str] = mapped_column(String(160), primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    message_id: Mapped[str | None] = mapped_column(String(160))
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"))
     seq: Mapped[int] = mapped_column(Integer)
     ordinal: Mapped[int] = mapped_column(BigInteger)

@@ -51,10 +51,12 @@ def upgrade() -> None:
         sa.Column("tracking_no", sa.String(length=64), nullable=True),
         sa.Column("description", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_logistics_events")),
-        sa.UniqueConstraint("order_id", "seq", name=op.f("uq_logistics_events_order_id_seq")),
     )
     with op.batch_alter_table("logistics_events", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_logistics_events_order_id"), ["order_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_logistics_events_order_id_seq"), ["order_id", "seq"], unique=True
+        )
 
     op.create_table(
         "order_items",
@@ -66,10 +68,12 @@ def upgrade() -> None:
         sa.Column("quantity", sa.Integer(), nullable=False),
         sa.Column("unit_price", sa.Numeric(precision=12, scale=2), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_order_items")),
-        sa.UniqueConstraint("order_id", "line_no", name=op.f("uq_order_items_order_id_line_no")),
     )
     with op.batch_alter_table("order_items", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_order_items_order_id"), ["order_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_order_items_order_id_line_no"), ["order_id", "line_no"], unique=True
+        )
         batch_op.create_index(batch_op.f("ix_order_items_product_id"), ["product_id"], unique=False)
 
     op.create_table(
@@ -164,7 +168,7 @@ def upgrade() -> None:
         sa.Column("agent_id", sa.String(length=64), nullable=True),
         sa.Column("rated_at", kefu.store.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("score", sa.String(length=20), nullable=False),
-        sa.Column("robot", sa.Boolean(), server_default=sa.text("0"), nullable=False),
+        sa.Column("robot", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("tags", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(["shop_id"], ["shops.id"], name=op.f("fk_ratings_shop_id_shops")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ratings")),
@@ -226,15 +230,18 @@ def upgrade() -> None:
         sa.Column("max_concurrent", sa.Integer(), server_default="8", nullable=False),
         sa.ForeignKeyConstraint(["shop_id"], ["shops.id"], name=op.f("fk_staff_shop_id_shops")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_staff")),
-        sa.UniqueConstraint("shop_id", "agent_id", name=op.f("uq_staff_shop_id_agent_id")),
         sa.UniqueConstraint("username", name=op.f("uq_staff_username")),
     )
     with op.batch_alter_table("staff", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_staff_shop_id"), ["shop_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_staff_shop_id_agent_id"), ["shop_id", "agent_id"], unique=True)
 
     op.create_table(
         "messages",
-        sa.Column("id", sa.String(length=160), nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("message_id", sa.String(length=160), nullable=True),
         sa.Column("conversation_id", sa.String(length=64), nullable=False),
         sa.Column("seq", sa.Integer(), nullable=False),
         sa.Column("ordinal", sa.BigInteger(), nullable=False),
@@ -246,9 +253,18 @@ def upgrade() -> None:
             ["conversation_id"], ["conversations.id"], name=op.f("fk_messages_conversation_id_conversations")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_messages")),
-        sa.UniqueConstraint("conversation_id", "seq", name=op.f("uq_messages_conversation_id_seq")),
     )
     with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_messages_conversation_id_seq"), ["conversation_id", "seq"], unique=True
+        )
+        batch_op.create_index(
+            batch_op.f("ix_messages_message_id"),
+            ["message_id"],
+            unique=True,
+            sqlite_where=sa.text("message_id IS NOT NULL"),
+            postgresql_where=sa.text("message_id IS NOT NULL"),
+        )
         batch_op.create_index(batch_op.f("ix_messages_sent_at"), ["sent_at"], unique=False)
 
     op.create_table(
@@ -260,10 +276,10 @@ def upgrade() -> None:
         sa.Column("stock", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(["product_id"], ["products.id"], name=op.f("fk_skus_product_id_products")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_skus")),
-        sa.UniqueConstraint("product_id", "code", name=op.f("uq_skus_product_id_code")),
     )
     with op.batch_alter_table("skus", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_skus_product_id"), ["product_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_skus_product_id_code"), ["product_id", "code"], unique=True)
 
     # ### end Alembic commands ###
 
@@ -271,14 +287,22 @@ def upgrade() -> None:
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
     with op.batch_alter_table("skus", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_skus_product_id_code"))
         batch_op.drop_index(batch_op.f("ix_skus_product_id"))
 
     op.drop_table("skus")
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_messages_sent_at"))
+        batch_op.drop_index(
+            batch_op.f("ix_messages_message_id"),
+            sqlite_where=sa.text("message_id IS NOT NULL"),
+            postgresql_where=sa.text("message_id IS NOT NULL"),
+        )
+        batch_op.drop_index(batch_op.f("ix_messages_conversation_id_seq"))
 
     op.drop_table("messages")
     with op.batch_alter_table("staff", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_staff_shop_id_agent_id"))
         batch_op.drop_index(batch_op.f("ix_staff_shop_id"))
 
     op.drop_table("staff")
@@ -317,10 +341,12 @@ def downgrade() -> None:
     op.drop_table("refunds")
     with op.batch_alter_table("order_items", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_order_items_product_id"))
+        batch_op.drop_index(batch_op.f("ix_order_items_order_id_line_no"))
         batch_op.drop_index(batch_op.f("ix_order_items_order_id"))
 
     op.drop_table("order_items")
     with op.batch_alter_table("logistics_events", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_logistics_events_order_id_seq"))
         batch_op.drop_index(batch_op.f("ix_logistics_events_order_id"))
 
     op.drop_table("logistics_events")

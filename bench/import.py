@@ -1,0 +1,81 @@
+"""Import benchmark: a generated dataset of about N messages (other tables in proportion) into a store.
+
+    .venv/bin/python bench/import.py --messages 1000000 [--db sqlite|postgres|both] [--format parquet|jsonl|csv]
+
+Generation is not timed (it is cached under bench/out/). The timed part is exactly `kefu import`:
+read, check every row, store in one transaction. PostgreSQL is a throw-away cluster with the
+default durability settings, started on loopback by scripts/test-services. Last line:
+messages=N seconds=... rows_per_s=...
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+from kefu.cli import write_demo_dataset  # noqa: E402
+from kefu.interchange.importing import do_import  # noqa: E402
+from kefu.store.engine import make_engine  # noqa: E402
+from kefu.store.migrate import upgrade  # noqa: E402
+
+MESSAGES_PER_CONVERSATION = 10
+
+
+def dataset(messages: int, fmt: str, seed: int) -> Path:
+    folder = ROOT / "bench" / "out" / f"import-{messages}-{fmt}-{seed}"
+    if not (folder / f"messages.{fmt}").exists():
+        started = time.perf_counter()
+        write_demo_dataset(folder, seed, max(1, messages // MESSAGES_PER_CONVERSATION), fmt)
+        print(f"generated {folder.name} in {time.perf_counter() - started:.1f} s (not timed)", file=sys.stderr)
+    return folder
+
+
+def run(url: str, folder: Path, label: str) -> str:
+    engine = make_engine(url)
+    upgrade(engine)
+    summary = do_import(engine, folder, actor="bench")
+    engine.dispose()
+    rows = sum(summary.rows.values())
+    timings = " ".join(f"{k}={v:.2f}" for k, v in summary.timings.items())
+    print(f"[{label}] tables: {summary.rows}")
+    print(f"[{label}] {timings}")
+    return (f"messages={summary.rows['messages']} seconds={summary.seconds:.2f} "
+            f"rows_per_s={rows / summary.seconds:,.0f}".replace(",", ""))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="sqlite")
+    parser.add_argument("--format", choices=["parquet", "jsonl", "csv"], default="parquet")
+    parser.add_argument("--seed", type=int, default=11)
+    args = parser.parse_args()
+    folder = dataset(args.messages, args.format, args.seed)
+    lines = []
+    if args.db in ("sqlite", "both"):
+        with tempfile.TemporaryDirectory() as tmp:
+            lines.append(("sqlite", run(f"sqlite:///{tmp}/bench.db", folder, "sqlite")))
+    if args.db in ("postgres", "both"):
+        with tempfile.TemporaryDirectory(prefix="kefu-bench-pg") as tmp:
+            env = {**os.environ, "KEFU_PG_DURABLE": "1", "KEFU_TEST_PG_PORT": "54391"}
+            out = subprocess.run([str(ROOT / "scripts/test-services"), "start", tmp], env=env, check=True,
+                                 capture_output=True, text=True).stdout
+            url = out.strip().split("=", 1)[1]
+            try:
+                lines.append(("postgres", run(url, folder, "postgres")))
+            finally:
+                subprocess.run([str(ROOT / "scripts/test-services"), "stop", tmp], env=env, check=False)
+    for label, line in lines:
+        print(f"{label}: {line}" if len(lines) > 1 and label != lines[-1][0] else line)
+
+
+if __name__ == "__main__":
+    main()

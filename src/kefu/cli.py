@@ -1,0 +1,190 @@
+"""The `kefu` command: demo, serve, gen, import, export."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from kefu.settings import Settings, get_settings
+
+DEMO_PASSWORD = "kefu-demo"
+db_option = click.option(
+    "--db", "db_url", metavar="URL", envvar="KEFU_DATABASE_URL",
+    help="Store URL (default: SQLite file kefu.db in the data folder; env KEFU_DATABASE_URL).",
+)
+
+
+def _engine(db_url: str | None):
+    from kefu.store.engine import make_engine
+    from kefu.store.migrate import upgrade
+
+    url = db_url or get_settings().resolved_database_url()
+    engine = make_engine(url)
+    upgrade(engine)
+    return engine
+
+
+@contextmanager
+def _progress(total: int, title: str) -> Iterator[Callable[[str], None]]:
+    """A progress bar on a terminal; nothing when output goes to a file or a pipe."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(), disable=not sys.stderr.isatty(), transient=True,
+    )
+    with bar:
+        task = bar.add_task(title, total=total)
+
+        def step(message: str) -> None:
+            bar.update(task, advance=1, description=message)
+
+        yield step
+        bar.update(task, completed=total)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="kefu")
+def main() -> None:
+    """kefu (客服): customer service for online shops."""
+
+
+@main.command("import")
+@click.argument("folder", type=click.Path(path_type=Path))
+@db_option
+def import_command(folder: Path, db_url: str | None) -> None:
+    """Import the interchange dataset in FOLDER, all of it or nothing.
+
+    Every table is read and checked first; any problem is reported with its file, line and
+    field, the command exits with status 2, and nothing is stored.
+    """
+    from kefu.interchange.errors import DatasetError
+    from kefu.interchange.importing import do_import
+
+    engine = _engine(db_url)
+    try:
+        with _progress(30, "importing") as step:
+            summary = do_import(engine, folder, actor="cli", default_zone=get_settings().default_timezone,
+                                progress=step)
+    except DatasetError as exc:
+        click.echo(f"kefu import: {folder} was refused; nothing was stored.", err=True)
+        for problem in exc.problems:
+            click.echo(f"  {problem}", err=True)
+        sys.exit(2)
+    total = sum(summary.rows.values())
+    again = " (this dataset was imported before; the store is unchanged)" if summary.repeated else ""
+    click.echo(f"imported {total} rows from {folder} in {summary.seconds:.1f} s{again}")
+    for name, count in summary.rows.items():
+        click.echo(f"  {name:12} {count}")
+
+
+@main.command("export")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), default="jsonl", show_default=True)
+@db_option
+def export_command(folder: Path, fmt: str, db_url: str | None) -> None:
+    """Write the store to FOLDER as an interchange dataset."""
+    from kefu.interchange.exporting import do_export
+
+    engine = _engine(db_url)
+    with _progress(12, "exporting") as step:
+        counts = do_export(engine, folder, fmt, progress=step)
+    click.echo(f"exported {sum(counts.values())} rows to {folder} as {fmt}")
+
+
+@main.command("gen")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same dataset.")
+@click.option("--conversations", type=click.IntRange(min=1), default=2000, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), default="jsonl", show_default=True)
+def gen_command(folder: Path, seed: int, conversations: int, fmt: str) -> None:
+    """Write a realistic demo dataset (four shops, their chats, orders, refunds, ratings, reviews) to FOLDER."""
+    counts = write_demo_dataset(folder, seed, conversations, fmt)
+    click.echo(f"wrote {sum(counts.values())} rows to {folder}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+def write_demo_dataset(folder: Path, seed: int, conversations: int, fmt: str = "jsonl") -> dict[str, int]:
+    """Generate the demo dataset and write it in the interchange format."""
+    from kefu.demo.generator import generate
+    from kefu.interchange.writing import table_from_rows, write_table
+
+    counts = {}
+    with _progress(2, "generating") as step:
+        dataset = generate(seed, conversations)
+        step("writing")
+        for name, rows in dataset.items():
+            write_table(table_from_rows(name, rows), folder, name, fmt)
+            counts[name] = len(rows)
+    return counts
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8000, show_default=True)
+@db_option
+def serve_command(host: str, port: int, db_url: str | None) -> None:
+    """Serve the web app."""
+    _serve(host, port, db_url)
+
+
+def _serve(host: str, port: int, db_url: str | None) -> None:
+    import uvicorn
+
+    from kefu.web.app import create_app
+
+    settings = Settings(database_url=db_url) if db_url else get_settings()
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+@main.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8000, show_default=True)
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--conversations", type=click.IntRange(min=50), default=3000, show_default=True)
+@click.option("--no-serve", is_flag=True, help="Fill the store and print the logins, without serving.")
+@db_option
+def demo_command(host: str, port: int, seed: int, conversations: int, no_serve: bool, db_url: str | None) -> None:
+    """Generate a demo shop, import it into the store and serve the app."""
+    from kefu.accounts.actions import do_set_demo_passwords
+    from kefu.interchange.importing import do_import
+
+    settings = get_settings()
+    dataset = settings.data_dir / "demo-dataset"
+    if not (dataset / "messages.jsonl").exists():
+        write_demo_dataset(dataset, seed, conversations)
+    engine = _engine(db_url)
+    with _progress(30, "importing the demo shop") as step:
+        do_import(engine, dataset, actor="demo", progress=step)
+    logins = do_set_demo_passwords(engine, DEMO_PASSWORD)
+    address = f"http://{host}:{port}/"
+    click.echo("")
+    click.echo(f"kefu demo: {address}")
+    click.echo(f"store: {db_url or settings.resolved_database_url()}")
+    click.echo(f"every demo login below has the password: {DEMO_PASSWORD}")
+    for login in _pick_demo_logins(logins):
+        click.echo(f"  {login.role:10} {login.username:16} {login.nickname}  ({login.shop_name})")
+    click.echo("")
+    if not no_serve:
+        os.environ.setdefault("KEFU_ENV", "development")
+        _serve(host, port, db_url)
+
+
+def _pick_demo_logins(logins: list) -> list:
+    """One admin, one supervisor and two agents per shop: enough to try every role."""
+    chosen, seen = [], {}
+    for login in sorted(logins, key=lambda x: (x.shop_name, x.role, x.username)):
+        key = (login.shop_name, login.role)
+        limit = 2 if login.role == "agent" else 1
+        if seen.get(key, 0) < limit:
+            seen[key] = seen.get(key, 0) + 1
+            chosen.append(login)
+    return chosen
+
+
+if __name__ == "__main__":
+    main()
