@@ -132,7 +132,8 @@ def _read_jsonl(part: Part, spec: TableSpec) -> pa.Table:
     # "2026-11-20T10:15:02+08:00" into a naive timestamp, losing the offset.
     as_text = {Kind.ID, Kind.TEXT, Kind.TIMESTAMP, Kind.ENUM}
     schema = pa.schema([(f.name, pa.string()) for f in spec.fields if f.kind in as_text])
-    options = pajson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
+    # Other fields (money, ints, bools) are inferred: "ignore" would drop them, not only unknown ones.
+    options = pajson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="infer")
     try:
         return pajson.read_json(part.path, parse_options=options)
     except pa.ArrowInvalid:

@@ -40,8 +40,9 @@ def do_import(engine: Engine, folder: Path, *, actor: str = "cli", default_zone:
     """Validate the dataset in `folder`, then store all of it in one transaction (or nothing)."""
     started = time.perf_counter()
     with engine.connect() as conn:
+        # The context looks up orders outside the dataset as it reads: keep its connection open.
         context = store_context(conn, default_zone)
-    dataset = load_dataset(folder, context, progress)
+        dataset = load_dataset(folder, context, progress)
     validated = time.perf_counter()
     with engine.begin() as conn:
         repeated = _seen_before(conn, dataset.digest)
@@ -275,12 +276,11 @@ def _write_staff(conn: Connection, t: dict[str, pa.Table]) -> None:
         })
     if rows:
         table = pa.Table.from_pylist(rows, schema=pa.schema([(k, pa.string()) for k in rows[0]]))
-        stub_columns = ["shop_id", "agent_id", "username", "nickname"]
-        bulk.upsert(conn, "staff", table.select(stub_columns), ["shop_id", "agent_id"], insert_only=True)
-        if described:
-            chosen = table.filter(pa.array([(r["shop_id"], r["agent_id"]) in described for r in rows]))
-            bulk.upsert(conn, "staff", chosen.select(["shop_id", "agent_id", "nickname", "role", "skill_group"]),
-                        ["shop_id", "agent_id"])
+        described_rows = pa.array([(r["shop_id"], r["agent_id"]) in described for r in rows])
+        stubs = table.filter(pc.invert(described_rows)).select(["shop_id", "agent_id", "username", "nickname"])
+        bulk.upsert(conn, "staff", stubs, ["shop_id", "agent_id"], insert_only=True)
+        # A login, once given, stays: re-imports describe the agent but never rename the account.
+        bulk.upsert(conn, "staff", table.filter(described_rows), ["shop_id", "agent_id"], keep=["username"])
 
 
 def _write_products(conn: Connection, t: dict[str, pa.Table]) -> None:

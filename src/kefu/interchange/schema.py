@@ -104,7 +104,8 @@ TABLES: tuple[TableSpec, ...] = (
     TableSpec(
         "products",
         (
-            _id("shop_id"),
+            # Empty for a product known only from a refund: the store keeps it without a shop.
+            _id("shop_id", required=False),
             _id("product_id"),
             Field("title", Kind.TEXT, False),
             Field("price", Kind.MONEY, False),

@@ -123,6 +123,8 @@ class _Checker:
         if "shop_id" in data.column_names and table not in SHOP_VIA_ORDER:
             shops = data.column("shop_id")
             return lambda rows: [self.zones.get(s, default) for s in shops.take(pa.array(rows)).to_pylist()]
+        if "order_id" not in data.column_names:
+            return lambda rows: [default] * len(rows)
         orders = data.column("order_id")
 
         def by_order(rows: np.ndarray) -> list[str]:

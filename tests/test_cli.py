@@ -1,0 +1,42 @@
+"""The command line people use: `kefu --help` and each command's own help."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from kefu.cli import main
+
+COMMANDS = ("demo", "serve", "gen", "import", "export")
+
+
+def test_help_lists_every_command():
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0
+    for command in COMMANDS:
+        assert f"  {command} " in result.output
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_each_command_has_its_own_help(command):
+    result = CliRunner().invoke(main, [command, "--help"])
+    assert result.exit_code == 0
+    assert f"Usage: main {command}" in result.output or f"Usage: kefu {command}" in result.output
+
+
+def test_import_of_a_missing_folder_exits_2(tmp_path):
+    result = CliRunner().invoke(main, ["import", str(tmp_path / "nothing"), "--db", f"sqlite:///{tmp_path}/k.db"])
+    assert result.exit_code == 2
+    assert "is not a folder" in result.output
+
+
+def test_gen_then_import_then_export(tmp_path):
+    db = f"sqlite:///{tmp_path}/k.db"
+    runner = CliRunner()
+    assert runner.invoke(main, ["gen", str(tmp_path / "ds"), "--seed", "3", "--conversations", "120"]).exit_code == 0
+    imported = runner.invoke(main, ["import", str(tmp_path / "ds"), "--db", db])
+    assert imported.exit_code == 0, imported.output
+    assert "messages" in imported.output
+    exported = runner.invoke(main, ["export", str(tmp_path / "out"), "--db", db, "--format", "csv"])
+    assert exported.exit_code == 0, exported.output
+    assert (tmp_path / "out" / "messages.csv").read_bytes().startswith(b"\xef\xbb\xbf")
