@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     default_timezone: str = Field(default="Asia/Shanghai", description="Time zone of a shop that names none.")
     default_language: str = Field(default="zh-CN", description="UI language when the user chose none: zh-CN or en.")
     session_max_age_s: int = Field(default=12 * 3600, description="Seconds a login stays valid.")
+    assets_dir: Path | None = Field(
+        default=None,
+        description="Folder of the npm packages served at /static/vendor (default: node_modules at the repository root).",
+    )
     cookie_secure: bool = Field(default=False, description="Mark cookies Secure (set when served over HTTPS).")
 
     @field_validator("secret_key")

@@ -44,7 +44,7 @@ def do_import(engine: Engine, folder: Path, *, actor: str = "cli", default_zone:
         context = store_context(conn, default_zone)
         dataset = load_dataset(folder, context, progress)
     validated = time.perf_counter()
-    with engine.begin() as conn:
+    with engine.begin() as conn, bulk.bulk_load(conn):
         repeated = _seen_before(conn, dataset.digest)
         rows = write_dataset(conn, dataset, progress)
         if not repeated:
@@ -58,14 +58,14 @@ def do_import(engine: Engine, folder: Path, *, actor: str = "cli", default_zone:
 
 def store_context(conn: Connection, default_zone: str) -> Context:
     """Time zones of known shops and the shops of known orders, for reading naive timestamps."""
-    zones = dict(conn.execute(select(Shop.id, Shop.timezone)).tuples().all())
+    zones = {row[0]: row[1] for row in conn.execute(select(Shop.id, Shop.timezone))}
 
     def order_shops(ids: set[str]) -> dict[str, str]:
         found: dict[str, str] = {}
         pending = sorted(ids)
         for start in range(0, len(pending), 500):
             chunk = pending[start : start + 500]
-            found.update(conn.execute(select(Order.id, Order.shop_id).where(Order.id.in_(chunk))).tuples().all())
+            found.update((row[0], row[1]) for row in conn.execute(select(Order.id, Order.shop_id).where(Order.id.in_(chunk))))
         return found
 
     return Context(zones=zones, default_zone=default_zone, order_shops=order_shops)
@@ -255,7 +255,7 @@ def _write_staff(conn: Connection, t: dict[str, pa.Table]) -> None:
     pairs |= _pairs({"m": agent_rows}, ("m",), "shop_id", "agent_id")
     pairs |= _pairs(t, ("ratings", "agents"), "shop_id", "agent_id")
     described = {(r["shop_id"], r["agent_id"]): r for r in t["agents"].to_pylist()} if "agents" in t else {}
-    existing = {(s, a): u for s, a, u in conn.execute(select(Staff.shop_id, Staff.agent_id, Staff.username)).tuples()}
+    existing = {(s, a): u for s, a, u in conn.execute(select(Staff.shop_id, Staff.agent_id, Staff.username))}
     taken = set(existing.values())
     counts: dict[str, int] = {}
     for _shop, agent in pairs:

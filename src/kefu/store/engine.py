@@ -31,7 +31,17 @@ def _configure_sqlite(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
+    # Sorts (index builds after a bulk load, ORDER BY) run in memory rather than temp files.
+    cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()
+    # Python's sqlite3 begins a transaction only before INSERT/UPDATE/DELETE, so DDL sent
+    # first (an index dropped for a bulk load, a migration) would escape the rollback.
+    # kefu takes over: every SQLAlchemy transaction is one real SQLite transaction.
+    dbapi_connection.isolation_level = None
+
+
+def _begin_sqlite(conn) -> None:
+    conn.exec_driver_sql("BEGIN")
 
 
 def make_engine(url: str) -> Engine:
@@ -43,6 +53,7 @@ def make_engine(url: str) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _configure_sqlite)
+        event.listen(engine, "begin", _begin_sqlite)
         return engine
     return create_engine(url, pool_pre_ping=True)
 

@@ -160,7 +160,8 @@ class OrderItem(Base):
     __table_args__ = (Index(None, "order_id", "line_no", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    order_id: Mapped[str] = mapped_column(String(64), index=True)
+    # Lookups by order use the unique (order_id, line_no) index.
+    order_id: Mapped[str] = mapped_column(String(64))
     line_no: Mapped[int] = mapped_column(Integer)
     product_id: Mapped[str] = mapped_column(String(64), index=True)
     sku: Mapped[str | None] = mapped_column(String(120))
@@ -175,7 +176,8 @@ class LogisticsEvent(Base):
     __table_args__ = (Index(None, "order_id", "seq", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    order_id: Mapped[str] = mapped_column(String(64), index=True)
+    # Lookups by order use the unique (order_id, seq) index.
+    order_id: Mapped[str] = mapped_column(String(64))
     seq: Mapped[int] = mapped_column(Integer)
     event_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(32))

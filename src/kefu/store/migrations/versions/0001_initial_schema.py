@@ -53,7 +53,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_logistics_events")),
     )
     with op.batch_alter_table("logistics_events", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_logistics_events_order_id"), ["order_id"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_logistics_events_order_id_seq"), ["order_id", "seq"], unique=True
         )
@@ -70,7 +69,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_order_items")),
     )
     with op.batch_alter_table("order_items", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_order_items_order_id"), ["order_id"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_order_items_order_id_line_no"), ["order_id", "line_no"], unique=True
         )
@@ -342,12 +340,10 @@ def downgrade() -> None:
     with op.batch_alter_table("order_items", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_order_items_product_id"))
         batch_op.drop_index(batch_op.f("ix_order_items_order_id_line_no"))
-        batch_op.drop_index(batch_op.f("ix_order_items_order_id"))
 
     op.drop_table("order_items")
     with op.batch_alter_table("logistics_events", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_logistics_events_order_id_seq"))
-        batch_op.drop_index(batch_op.f("ix_logistics_events_order_id"))
 
     op.drop_table("logistics_events")
     op.drop_table("buyers")

@@ -1,0 +1,1 @@
+"""Staff accounts: password hashing, logging in, and the shop a staff member works for."""
