@@ -1,0 +1,1 @@
+"""Demo shop generator: realistic, deterministic shop histories in the interchange format."""
