@@ -1,6 +1,7 @@
 """Import benchmark: a generated dataset of about N messages (other tables in proportion) into a store.
 
-    .venv/bin/python bench/import.py --messages 1000000 [--db sqlite|postgres|both] [--format parquet|jsonl|csv]
+    .venv/bin/python bench/import.py --messages 1000000 [--db sqlite|postgres|both]
+                                    [--format parquet|jsonl|csv]
 
 Generation is not timed (it is cached under bench/out/). The timed part is exactly `kefu import`:
 read, check every row, store in one transaction. PostgreSQL is a throw-away cluster with the
@@ -34,7 +35,9 @@ def dataset(messages: int, fmt: str, seed: int) -> Path:
     if not (folder / f"messages.{fmt}").exists():
         started = time.perf_counter()
         write_demo_dataset(folder, seed, max(1, messages // MESSAGES_PER_CONVERSATION), fmt)
-        print(f"generated {folder.name} in {time.perf_counter() - started:.1f} s (not timed)", file=sys.stderr)
+        print(
+            f"generated {folder.name} in {time.perf_counter() - started:.1f} s (not timed)", file=sys.stderr
+        )
     return folder
 
 
@@ -47,12 +50,16 @@ def run(url: str, folder: Path, label: str) -> str:
     timings = " ".join(f"{k}={v:.2f}" for k, v in summary.timings.items())
     print(f"[{label}] tables: {summary.rows}")
     print(f"[{label}] {timings}")
-    return (f"messages={summary.rows['messages']} seconds={summary.seconds:.2f} "
-            f"rows_per_s={rows / summary.seconds:,.0f}".replace(",", ""))
+    return (
+        f"messages={summary.rows['messages']} seconds={summary.seconds:.2f} "
+        f"rows_per_s={rows / summary.seconds:,.0f}".replace(",", "")
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="sqlite")
     parser.add_argument("--format", choices=["parquet", "jsonl", "csv"], default="parquet")
@@ -66,8 +73,13 @@ def main() -> None:
     if args.db in ("postgres", "both"):
         with tempfile.TemporaryDirectory(prefix="kefu-bench-pg") as tmp:
             env = {**os.environ, "KEFU_PG_DURABLE": "1", "KEFU_TEST_PG_PORT": "54391"}
-            out = subprocess.run([str(ROOT / "scripts/test-services"), "start", tmp], env=env, check=True,
-                                 capture_output=True, text=True).stdout
+            out = subprocess.run(
+                [str(ROOT / "scripts/test-services"), "start", tmp],
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
             url = out.strip().split("=", 1)[1]
             try:
                 lines.append(("postgres", run(url, folder, "postgres")))

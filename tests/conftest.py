@@ -21,7 +21,9 @@ _counter = itertools.count()
 def pytest_collection_modifyitems(config, items):
     # In CI the PostgreSQL and browser suites must run: a missing server is a failure, not a skip.
     if IN_CI and not POSTGRES_URL:
-        raise pytest.UsageError("CI=true but KEFU_TEST_POSTGRES_URL is not set: run the tests through `make test`")
+        raise pytest.UsageError(
+            "CI=true but KEFU_TEST_POSTGRES_URL is not set: run the tests through `make test`"
+        )
 
 
 def _postgres_template() -> str:

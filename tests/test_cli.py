@@ -25,7 +25,9 @@ def test_each_command_has_its_own_help(command):
 
 
 def test_import_of_a_missing_folder_exits_2(tmp_path):
-    result = CliRunner().invoke(main, ["import", str(tmp_path / "nothing"), "--db", f"sqlite:///{tmp_path}/k.db"])
+    result = CliRunner().invoke(
+        main, ["import", str(tmp_path / "nothing"), "--db", f"sqlite:///{tmp_path}/k.db"]
+    )
     assert result.exit_code == 2
     assert "is not a folder" in result.output
 
@@ -33,7 +35,10 @@ def test_import_of_a_missing_folder_exits_2(tmp_path):
 def test_gen_then_import_then_export(tmp_path):
     db = f"sqlite:///{tmp_path}/k.db"
     runner = CliRunner()
-    assert runner.invoke(main, ["gen", str(tmp_path / "ds"), "--seed", "3", "--conversations", "120"]).exit_code == 0
+    assert (
+        runner.invoke(main, ["gen", str(tmp_path / "ds"), "--seed", "3", "--conversations", "120"]).exit_code
+        == 0
+    )
     imported = runner.invoke(main, ["import", str(tmp_path / "ds"), "--db", db])
     assert imported.exit_code == 0, imported.output
     assert "messages" in imported.output

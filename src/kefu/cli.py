@@ -14,7 +14,10 @@ from kefu.settings import Settings, get_settings
 
 DEMO_PASSWORD = "kefu-demo"
 db_option = click.option(
-    "--db", "db_url", metavar="URL", envvar="KEFU_DATABASE_URL",
+    "--db",
+    "db_url",
+    metavar="URL",
+    envvar="KEFU_DATABASE_URL",
     help="Store URL (default: SQLite file kefu.db in the data folder; env KEFU_DATABASE_URL).",
 )
 
@@ -35,8 +38,12 @@ def _progress(total: int, title: str) -> Iterator[Callable[[str], None]]:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     bar = Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(), disable=not sys.stderr.isatty(), transient=True,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        disable=not sys.stderr.isatty(),
+        transient=True,
     )
     with bar:
         task = bar.add_task(title, total=total)
@@ -69,8 +76,9 @@ def import_command(folder: Path, db_url: str | None) -> None:
     engine = _engine(db_url)
     try:
         with _progress(30, "importing") as step:
-            summary = do_import(engine, folder, actor="cli", default_zone=get_settings().default_timezone,
-                                progress=step)
+            summary = do_import(
+                engine, folder, actor="cli", default_zone=get_settings().default_timezone, progress=step
+            )
     except DatasetError as exc:
         click.echo(f"kefu import: {folder} was refused; nothing was stored.", err=True)
         for problem in exc.problems:
@@ -85,7 +93,9 @@ def import_command(folder: Path, db_url: str | None) -> None:
 
 @main.command("export")
 @click.argument("folder", type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), default="jsonl", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), default="jsonl", show_default=True
+)
 @db_option
 def export_command(folder: Path, fmt: str, db_url: str | None) -> None:
     """Write the store to FOLDER as an interchange dataset."""
@@ -101,11 +111,15 @@ def export_command(folder: Path, fmt: str, db_url: str | None) -> None:
 @click.argument("folder", type=click.Path(path_type=Path))
 @click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same dataset.")
 @click.option("--conversations", type=click.IntRange(min=1), default=2000, show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), default="jsonl", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), default="jsonl", show_default=True
+)
 def gen_command(folder: Path, seed: int, conversations: int, fmt: str) -> None:
-    """Write a realistic demo dataset (four shops, their chats, orders, refunds, ratings, reviews) to FOLDER."""
+    """Write a realistic demo dataset (four shops: chats, orders, refunds, ratings, reviews) to FOLDER."""
     counts = write_demo_dataset(folder, seed, conversations, fmt)
-    click.echo(f"wrote {sum(counts.values())} rows to {folder}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    click.echo(
+        f"wrote {sum(counts.values())} rows to {folder}: " + ", ".join(f"{k} {v}" for k, v in counts.items())
+    )
 
 
 def write_demo_dataset(folder: Path, seed: int, conversations: int, fmt: str = "jsonl") -> dict[str, int]:
@@ -148,7 +162,9 @@ def _serve(host: str, port: int, db_url: str | None) -> None:
 @click.option("--conversations", type=click.IntRange(min=50), default=3000, show_default=True)
 @click.option("--no-serve", is_flag=True, help="Fill the store and print the logins, without serving.")
 @db_option
-def demo_command(host: str, port: int, seed: int, conversations: int, no_serve: bool, db_url: str | None) -> None:
+def demo_command(
+    host: str, port: int, seed: int, conversations: int, no_serve: bool, db_url: str | None
+) -> None:
     """Generate a demo shop, import it into the store and serve the app."""
     from kefu.accounts.actions import do_set_demo_passwords
     from kefu.interchange.importing import do_import

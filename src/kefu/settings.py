@@ -23,7 +23,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="KEFU_", extra="ignore")
 
-    data_dir: Path = Field(default_factory=default_data_dir, description="Folder for the SQLite database and uploads.")
+    data_dir: Path = Field(
+        default_factory=default_data_dir, description="Folder for the SQLite database and uploads."
+    )
     database_url: str | None = Field(
         default=None,
         description="SQLAlchemy URL of the store, e.g. postgresql+psycopg://user@host/db. "
@@ -35,13 +37,18 @@ class Settings(BaseSettings):
     )
     env: str = Field(default="development", description="development or production.")
     default_timezone: str = Field(default="Asia/Shanghai", description="Time zone of a shop that names none.")
-    default_language: str = Field(default="zh-CN", description="UI language when the user chose none: zh-CN or en.")
+    default_language: str = Field(
+        default="zh-CN", description="UI language when the user chose none: zh-CN or en."
+    )
     session_max_age_s: int = Field(default=12 * 3600, description="Seconds a login stays valid.")
     assets_dir: Path | None = Field(
         default=None,
-        description="Folder of the npm packages served at /static/vendor (default: node_modules at the repository root).",
+        description="Folder of the npm packages served at /static/vendor "
+        "(default: node_modules at the repository root).",
     )
-    cookie_secure: bool = Field(default=False, description="Mark cookies Secure (set when served over HTTPS).")
+    cookie_secure: bool = Field(
+        default=False, description="Mark cookies Secure (set when served over HTTPS)."
+    )
 
     @field_validator("secret_key")
     @classmethod

@@ -43,7 +43,9 @@ def missing_rows(column: pa.Array) -> np.ndarray:
     return np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False))
 
 
-def convert(column: pa.Array, field: Field, zone_of: Callable[[np.ndarray], list[str]]) -> pa.Array | BadValue:
+def convert(
+    column: pa.Array, field: Field, zone_of: Callable[[np.ndarray], list[str]]
+) -> pa.Array | BadValue:
     """The typed column for `field`, or the first bad value. Nulls stay null."""
     kind = field.kind
     if kind in (Kind.ID, Kind.TEXT):
@@ -136,7 +138,9 @@ def to_instants(column: pa.Array, zone_of: Callable[[np.ndarray], list[str]]) ->
             return column.cast(UTC_US)
         return _localise(column.cast(pa.timestamp("us")), np.arange(len(column)), zone_of, len(column))
     column = pc.utf8_trim_whitespace(column)
-    with_offset = pc.match_substring_regex(column, OFFSET_AT_END).fill_null(False).to_numpy(zero_copy_only=False)
+    with_offset = (
+        pc.match_substring_regex(column, OFFSET_AT_END).fill_null(False).to_numpy(zero_copy_only=False)
+    )
     present = column.is_valid().to_numpy(zero_copy_only=False)
     aware_rows = np.flatnonzero(with_offset)
     naive_rows = np.flatnonzero(present & ~with_offset)

@@ -59,7 +59,9 @@ def find_tables(folder: Path, specs: tuple[TableSpec, ...]) -> dict[str, list[Pa
     found: dict[str, list[Part]] = {}
     problems = []
     for spec in specs:
-        candidates = [folder / f"{spec.name}{ext}" for ext in EXTENSIONS if (folder / f"{spec.name}{ext}").is_file()]
+        candidates = [
+            folder / f"{spec.name}{ext}" for ext in EXTENSIONS if (folder / f"{spec.name}{ext}").is_file()
+        ]
         sub = folder / spec.name
         if sub.is_dir():
             candidates.append(sub)
@@ -70,13 +72,17 @@ def find_tables(folder: Path, specs: tuple[TableSpec, ...]) -> dict[str, list[Pa
         if not candidates:
             continue
         target = candidates[0]
-        files = sorted(p for p in target.iterdir() if p.suffix.lower() in EXTENSIONS) if target.is_dir() else [target]
+        files = (
+            sorted(p for p in target.iterdir() if p.suffix.lower() in EXTENSIONS)
+            if target.is_dir()
+            else [target]
+        )
         if not files:
-            problems.append(Problem(f"{spec.name}/", None, "folder holds no .jsonl, .csv, .parquet or .xlsx part"))
+            problems.append(
+                Problem(f"{spec.name}/", None, "folder holds no .jsonl, .csv, .parquet or .xlsx part")
+            )
             continue
-        found[spec.name] = [
-            Part(p, str(p.relative_to(folder)), EXTENSIONS[p.suffix.lower()]) for p in files
-        ]
+        found[spec.name] = [Part(p, str(p.relative_to(folder)), EXTENSIONS[p.suffix.lower()]) for p in files]
     if problems:
         raise DatasetError(problems)
     return found
@@ -87,7 +93,9 @@ def read_table(spec: TableSpec, parts: list[Part]) -> RawTable:
     pieces = []
     offset = 0
     for part in parts:
-        reader = {"jsonl": _read_jsonl, "csv": _read_csv, "parquet": _read_parquet, "xlsx": _read_xlsx}[part.fmt]
+        reader = {"jsonl": _read_jsonl, "csv": _read_csv, "parquet": _read_parquet, "xlsx": _read_xlsx}[
+            part.fmt
+        ]
         table = _conform(reader(part, spec), spec)
         part.first_row, part.rows = offset, table.num_rows
         offset += table.num_rows
@@ -150,9 +158,13 @@ def _read_jsonl_slowly(part: Part, spec: TableSpec) -> pa.Table:
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise DatasetError([Problem(f"{part.label} line {number}", None, f"not valid JSON ({exc.msg})")]) from None
+                raise DatasetError(
+                    [Problem(f"{part.label} line {number}", None, f"not valid JSON ({exc.msg})")]
+                ) from None
             if not isinstance(record, dict):
-                raise DatasetError([Problem(f"{part.label} line {number}", None, "a line must be a JSON object")])
+                raise DatasetError(
+                    [Problem(f"{part.label} line {number}", None, "a line must be a JSON object")]
+                )
             for name, values in columns.items():
                 values.append(_json_value_as_string(record.get(name)))
     return pa.table({name: pa.array(values, pa.string()) for name, values in columns.items()})

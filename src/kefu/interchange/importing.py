@@ -35,8 +35,14 @@ class ImportSummary:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def do_import(engine: Engine, folder: Path, *, actor: str = "cli", default_zone: str = "Asia/Shanghai",
-              progress: Progress | None = None) -> ImportSummary:
+def do_import(
+    engine: Engine,
+    folder: Path,
+    *,
+    actor: str = "cli",
+    default_zone: str = "Asia/Shanghai",
+    progress: Progress | None = None,
+) -> ImportSummary:
     """Validate the dataset in `folder`, then store all of it in one transaction (or nothing)."""
     started = time.perf_counter()
     with engine.connect() as conn:
@@ -51,7 +57,10 @@ def do_import(engine: Engine, folder: Path, *, actor: str = "cli", default_zone:
             _record(conn, dataset, rows, actor, folder)
     done = time.perf_counter()
     return ImportSummary(
-        rows, dataset.digest, repeated, done - started,
+        rows,
+        dataset.digest,
+        repeated,
+        done - started,
         {"read_and_check_s": validated - started, "store_s": done - validated},
     )
 
@@ -65,7 +74,10 @@ def store_context(conn: Connection, default_zone: str) -> Context:
         pending = sorted(ids)
         for start in range(0, len(pending), 500):
             chunk = pending[start : start + 500]
-            found.update((row[0], row[1]) for row in conn.execute(select(Order.id, Order.shop_id).where(Order.id.in_(chunk))))
+            found.update(
+                (row[0], row[1])
+                for row in conn.execute(select(Order.id, Order.shop_id).where(Order.id.in_(chunk)))
+            )
         return found
 
     return Context(zones=zones, default_zone=default_zone, order_shops=order_shops)
@@ -79,8 +91,12 @@ def _seen_before(conn: Connection, digest: str) -> bool:
 def _record(conn: Connection, dataset: Dataset, rows: dict[str, int], actor: str, folder: Path) -> None:
     conn.execute(
         AuditEntry.__table__.insert().values(
-            at=datetime.now(UTC), shop_id=None, actor=actor, action="dataset_imported",
-            target=folder.name, detail={"digest": dataset.digest, "rows": rows},
+            at=datetime.now(UTC),
+            shop_id=None,
+            actor=actor,
+            action="dataset_imported",
+            target=folder.name,
+            detail={"digest": dataset.digest, "rows": rows},
         )
     )
 
@@ -99,9 +115,13 @@ def write_dataset(conn: Connection, dataset: Dataset, progress: Progress | None 
     bulk.upsert(conn, "conversations", conversations_of(messages), ["id"])
     step("storing messages")
     bulk.upsert(
-        conn, "messages",
-        messages.select(["message_id", "conversation_id", "seq", "ordinal", "sender", "agent_id", "sent_at", "text"]),
-        ["conversation_id", "seq"], keep=["ordinal"],
+        conn,
+        "messages",
+        messages.select(
+            ["message_id", "conversation_id", "seq", "ordinal", "sender", "agent_id", "sent_at", "text"]
+        ),
+        ["conversation_id", "seq"],
+        keep=["ordinal"],
     )
     step("storing orders, refunds, ratings and reviews")
     if "orders" in t:
@@ -117,7 +137,9 @@ def write_dataset(conn: Connection, dataset: Dataset, progress: Progress | None 
     if "ratings" in t:
         ratings = _rename(t["ratings"], rating_id="id")
         ratings = ratings.append_column("ordinal", pa.array(np.arange(ratings.num_rows), pa.int64()))
-        ratings = ratings.set_column(ratings.schema.get_field_index("robot"), "robot", ratings["robot"].fill_null(False))
+        ratings = ratings.set_column(
+            ratings.schema.get_field_index("robot"), "robot", ratings["robot"].fill_null(False)
+        )
         bulk.upsert(conn, "ratings", ratings, ["id"], keep=["ordinal"])
     if "reviews" in t:
         bulk.upsert(conn, "reviews", _rename(t["reviews"], review_id="id"), ["id"])
@@ -166,21 +188,28 @@ def conversations_of(messages: pa.Table) -> pa.Table:
     assigned = agents.take(pa.array(np.where(has_agent, last_agent_row, 0)))
     assigned = pc.if_else(pa.array(has_agent), assigned, pa.scalar(None, pa.string()))
     take = pa.array(first)
-    return pa.table({
-        "id": messages["conversation_id"].combine_chunks().take(take),
-        "shop_id": messages["shop_id"].combine_chunks().take(take),
-        "buyer_id": messages["buyer_id"].combine_chunks().take(take),
-        "started_at": pa.array(earliest).cast(pa.timestamp("us", "UTC")),
-        "last_message_at": pa.array(latest).cast(pa.timestamp("us", "UTC")),
-        "assigned_agent_id": assigned,
-    })
+    return pa.table(
+        {
+            "id": messages["conversation_id"].combine_chunks().take(take),
+            "shop_id": messages["shop_id"].combine_chunks().take(take),
+            "buyer_id": messages["buyer_id"].combine_chunks().take(take),
+            "started_at": pa.array(earliest).cast(pa.timestamp("us", "UTC")),
+            "last_message_at": pa.array(latest).cast(pa.timestamp("us", "UTC")),
+            "assigned_agent_id": assigned,
+        }
+    )
 
 
 def _distinct(*columns: pa.ChunkedArray | pa.Array) -> list:
     values: set = set()
     for column in columns:
-        values.update(v for v in pc.unique(column.combine_chunks() if isinstance(column, pa.ChunkedArray)
-                                           else column).to_pylist() if v is not None)
+        values.update(
+            v
+            for v in pc.unique(
+                column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+            ).to_pylist()
+            if v is not None
+        )
     return sorted(values)
 
 
@@ -200,14 +229,16 @@ def _write_shops(conn: Connection, t: dict[str, pa.Table], zones: dict[str, str]
     if "shops" in t:
         shops = t["shops"]
         ids = shops["shop_id"]
-        described = pa.table({
-            "id": ids,
-            "name": pc.coalesce(shops["name"], ids),
-            "category": shops["category"].fill_null("other"),
-            "timezone": pa.array([zones.get(s, "Asia/Shanghai") for s in ids.to_pylist()], pa.string()),
-            "business_hours": shops["business_hours"],
-            "welcome": shops["welcome"],
-        })
+        described = pa.table(
+            {
+                "id": ids,
+                "name": pc.coalesce(shops["name"], ids),
+                "category": shops["category"].fill_null("other"),
+                "timezone": pa.array([zones.get(s, "Asia/Shanghai") for s in ids.to_pylist()], pa.string()),
+                "business_hours": shops["business_hours"],
+                "welcome": shops["welcome"],
+            }
+        )
         bulk.upsert(conn, "shops", described, ["id"])
     ids = _distinct(*[t[n]["shop_id"] for n in WITH_SHOP if n in t])
     stubs = pa.table({"id": pa.array(ids, pa.string()), "name": pa.array(ids, pa.string())})
@@ -223,29 +254,48 @@ def _write_buyers(conn: Connection, t: dict[str, pa.Table]) -> None:
     if "buyers" in t:
         people: dict[str, dict[str, str | None]] = {}
         for row in t["buyers"].to_pylist():
-            person = people.setdefault(row["buyer_id"], {"id": row["buyer_id"], "nickname": None, "phone": None,
-                                                         "risk_flag": None})
+            person = people.setdefault(
+                row["buyer_id"], {"id": row["buyer_id"], "nickname": None, "phone": None, "risk_flag": None}
+            )
             person["nickname"] = person["nickname"] or row["nickname"]
             person["phone"] = person["phone"] or row["phone"]
             if row["shop_id"] is None:
                 person["risk_flag"] = row["risk_flag"]
             else:
                 tags = [tag for tag in (row["tags"] or "").split("|") if tag]
-                described[(row["shop_id"], row["buyer_id"])] = (row["risk_flag"], json.dumps(tags, ensure_ascii=False))
+                described[(row["shop_id"], row["buyer_id"])] = (
+                    row["risk_flag"],
+                    json.dumps(tags, ensure_ascii=False),
+                )
         bulk.upsert(conn, "buyers", pa.Table.from_pylist(list(people.values())), ["id"])
     ordered = sorted(pairs)
-    bulk.upsert(conn, "shop_buyers", pa.table({
-        "shop_id": pa.array([p[0] for p in ordered], pa.string()),
-        "buyer_id": pa.array([p[1] for p in ordered], pa.string()),
-    }), ["shop_id", "buyer_id"], insert_only=True)
+    bulk.upsert(
+        conn,
+        "shop_buyers",
+        pa.table(
+            {
+                "shop_id": pa.array([p[0] for p in ordered], pa.string()),
+                "buyer_id": pa.array([p[1] for p in ordered], pa.string()),
+            }
+        ),
+        ["shop_id", "buyer_id"],
+        insert_only=True,
+    )
     if described:
         keys = sorted(described)
-        bulk.upsert(conn, "shop_buyers", pa.table({
-            "shop_id": pa.array([k[0] for k in keys], pa.string()),
-            "buyer_id": pa.array([k[1] for k in keys], pa.string()),
-            "risk_flag": pa.array([described[k][0] for k in keys], pa.string()),
-            "tags": pa.array([described[k][1] for k in keys], pa.string()),
-        }), ["shop_id", "buyer_id"])
+        bulk.upsert(
+            conn,
+            "shop_buyers",
+            pa.table(
+                {
+                    "shop_id": pa.array([k[0] for k in keys], pa.string()),
+                    "buyer_id": pa.array([k[1] for k in keys], pa.string()),
+                    "risk_flag": pa.array([described[k][0] for k in keys], pa.string()),
+                    "tags": pa.array([described[k][1] for k in keys], pa.string()),
+                }
+            ),
+            ["shop_id", "buyer_id"],
+        )
 
 
 def _write_staff(conn: Connection, t: dict[str, pa.Table]) -> None:
@@ -264,61 +314,107 @@ def _write_staff(conn: Connection, t: dict[str, pa.Table]) -> None:
     for shop, agent in sorted(pairs):
         username = existing.get((shop, agent))
         if username is None:
-            # An agent id used by two shops gets the shop as a prefix so logins stay unique.
-            username = agent if counts[agent] == 1 and agent not in taken else f"{shop}.{agent}"
+            username = _free_login(shop, agent, counts[agent] == 1, taken)
             taken.add(username)
         info = described.get((shop, agent), {})
-        rows.append({
-            "shop_id": shop, "agent_id": agent, "username": username,
-            "nickname": info.get("nickname") or agent,
-            "role": info.get("role") or "agent",
-            "skill_group": info.get("skill_group"),
-        })
+        rows.append(
+            {
+                "shop_id": shop,
+                "agent_id": agent,
+                "username": username,
+                "nickname": info.get("nickname") or agent,
+                "role": info.get("role") or "agent",
+                "skill_group": info.get("skill_group"),
+            }
+        )
     if rows:
         table = pa.Table.from_pylist(rows, schema=pa.schema([(k, pa.string()) for k in rows[0]]))
         described_rows = pa.array([(r["shop_id"], r["agent_id"]) in described for r in rows])
-        stubs = table.filter(pc.invert(described_rows)).select(["shop_id", "agent_id", "username", "nickname"])
+        stubs = table.filter(pc.invert(described_rows)).select(
+            ["shop_id", "agent_id", "username", "nickname"]
+        )
         bulk.upsert(conn, "staff", stubs, ["shop_id", "agent_id"], insert_only=True)
         # A login, once given, stays: re-imports describe the agent but never rename the account.
         bulk.upsert(conn, "staff", table.filter(described_rows), ["shop_id", "agent_id"], keep=["username"])
 
 
+def _free_login(shop: str, agent: str, unique_id: bool, taken: set[str]) -> str:
+    """The agent id as login when no one has it; else prefixed by the shop (and numbered if need be)."""
+    if unique_id and agent not in taken:
+        return agent
+    candidate, number = f"{shop}.{agent}", 1
+    while candidate in taken:
+        number += 1
+        candidate = f"{shop}.{agent}.{number}"
+    return candidate
+
+
 def _write_products(conn: Connection, t: dict[str, pa.Table]) -> None:
     if "products" in t:
         products = t["products"]
-        bulk.upsert(conn, "products", pa.table({
-            "id": products["product_id"],
-            "shop_id": products["shop_id"],
-            "title": pc.coalesce(products["title"], products["product_id"]),
-            "price": products["price"],
-            "stock": products["stock"],
-            "category": products["category"],
-        }), ["id"])
+        bulk.upsert(
+            conn,
+            "products",
+            pa.table(
+                {
+                    "id": products["product_id"],
+                    "shop_id": products["shop_id"],
+                    "title": pc.coalesce(products["title"], products["product_id"]),
+                    "price": products["price"],
+                    "stock": products["stock"],
+                    "category": products["category"],
+                }
+            ),
+            ["id"],
+        )
     named = [t[n]["product_id"] for n in ("order_items", "refunds", "reviews", "skus") if n in t]
     if named:
         ids = _distinct(*named)
         shop_of = _product_shops(t)
-        bulk.upsert(conn, "products", pa.table({
-            "id": pa.array(ids, pa.string()),
-            "shop_id": pa.array([shop_of.get(i) for i in ids], pa.string()),
-            "title": pa.array(ids, pa.string()),
-        }), ["id"], insert_only=True)
+        bulk.upsert(
+            conn,
+            "products",
+            pa.table(
+                {
+                    "id": pa.array(ids, pa.string()),
+                    "shop_id": pa.array([shop_of.get(i) for i in ids], pa.string()),
+                    "title": pa.array(ids, pa.string()),
+                }
+            ),
+            ["id"],
+            insert_only=True,
+        )
     if "skus" in t:
         skus = t["skus"]
-        bulk.upsert(conn, "skus", pa.table({
-            "product_id": skus["product_id"], "code": skus["sku"], "price": skus["price"], "stock": skus["stock"],
-        }), ["product_id", "code"])
+        bulk.upsert(
+            conn,
+            "skus",
+            pa.table(
+                {
+                    "product_id": skus["product_id"],
+                    "code": skus["sku"],
+                    "price": skus["price"],
+                    "stock": skus["stock"],
+                }
+            ),
+            ["product_id", "code"],
+        )
 
 
 def _product_shops(t: dict[str, pa.Table]) -> dict[str, str]:
     """The shop selling each product, where the dataset tells (reviews carry it; lines through orders)."""
     shop_of: dict[str, str] = {}
     if "reviews" in t:
-        shop_of.update(zip(t["reviews"]["product_id"].to_pylist(), t["reviews"]["shop_id"].to_pylist(), strict=True))
+        shop_of.update(
+            zip(t["reviews"]["product_id"].to_pylist(), t["reviews"]["shop_id"].to_pylist(), strict=True)
+        )
     if "order_items" in t and "orders" in t:
-        order_shop = dict(zip(t["orders"]["order_id"].to_pylist(), t["orders"]["shop_id"].to_pylist(), strict=True))
-        for order, product in zip(t["order_items"]["order_id"].to_pylist(), t["order_items"]["product_id"].to_pylist(),
-                                  strict=True):
+        order_shop = dict(
+            zip(t["orders"]["order_id"].to_pylist(), t["orders"]["shop_id"].to_pylist(), strict=True)
+        )
+        for order, product in zip(
+            t["order_items"]["order_id"].to_pylist(), t["order_items"]["product_id"].to_pylist(), strict=True
+        ):
             if order in order_shop:
                 shop_of.setdefault(product, order_shop[order])
     shop_of.pop(None, None)

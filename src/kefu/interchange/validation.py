@@ -41,13 +41,21 @@ class Context:
     order_shops: Callable[[set[str]], dict[str, str]] = lambda ids: {}  # orders outside the dataset
 
 
-def load_dataset(folder: Path, context: Context | None = None, progress: Callable[[str], None] | None = None) -> Dataset:
+def load_dataset(
+    folder: Path, context: Context | None = None, progress: Callable[[str], None] | None = None
+) -> Dataset:
     """Read and check every table of the dataset in `folder`; raise DatasetError listing what is wrong."""
     context = context or Context()
     parts = find_tables(folder, TABLES)
     if "messages" not in parts:
         raise DatasetError(
-            [Problem(str(folder), None, "has no messages table (messages.jsonl, .csv, .parquet, .xlsx or messages/)")]
+            [
+                Problem(
+                    str(folder),
+                    None,
+                    "has no messages table (messages.jsonl, .csv, .parquet, .xlsx or messages/)",
+                )
+            ]
         )
     raw: dict[str, RawTable] = {}
     for name, table_parts in parts.items():
@@ -77,7 +85,9 @@ class _Checker:
         self.zones = dict(context.zones)
         self._order_shop: dict[str, str] = {}
 
-    def problem(self, table: str, row: int | None, field_name: str | None, message: str, count: int = 1) -> None:
+    def problem(
+        self, table: str, row: int | None, field_name: str | None, message: str, count: int = 1
+    ) -> None:
         if len(self.problems) >= MAX_PROBLEMS:
             return
         raw = self.raw[table]
@@ -113,7 +123,9 @@ class _Checker:
             try:
                 ZoneInfo(zone)
             except (ZoneInfoNotFoundError, ValueError):
-                self.problem("shops", row, "timezone", f"{zone!r} is not an IANA time zone such as Asia/Shanghai")
+                self.problem(
+                    "shops", row, "timezone", f"{zone!r} is not an IANA time zone such as Asia/Shanghai"
+                )
                 continue
             self.zones[shop] = zone
 
@@ -171,7 +183,9 @@ class _Checker:
         agent_without_id = pc.and_(pc.equal(messages["sender"], "agent"), messages["agent_id"].is_null())
         rows = np.flatnonzero(agent_without_id.to_numpy(zero_copy_only=False))
         if len(rows):
-            self.problem("messages", int(rows[0]), "agent_id", "an agent message needs the agent's id", len(rows))
+            self.problem(
+                "messages", int(rows[0]), "agent_id", "an agent message needs the agent's id", len(rows)
+            )
         codes, first = first_rows(messages["conversation_id"])
         for column in ("shop_id", "buyer_id"):
             values = messages[column].combine_chunks()
@@ -180,12 +194,13 @@ class _Checker:
             if len(differs):
                 row = int(differs[0])
                 conversation = messages["conversation_id"][row].as_py()
+                earlier = self.raw["messages"].locate(int(first[codes[row]]))
                 self.problem(
                     "messages",
                     row,
                     column,
                     f"conversation {conversation!r} already has {column} {expected[row].as_py()!r} "
-                    f"(at {self.raw['messages'].locate(int(first[codes[row]]))}), here {values[row].as_py()!r}",
+                    f"(at {earlier}), here {values[row].as_py()!r}",
                     len(differs),
                 )
 
@@ -198,8 +213,10 @@ class _Checker:
             present = key_columns[0].is_valid().to_numpy(zero_copy_only=False)
             if not present.any():
                 return
-        key = key_columns[0] if len(key_columns) == 1 else pc.binary_join_element_wise(
-            *[c.fill_null("") for c in key_columns], "\x1f"
+        key = (
+            key_columns[0]
+            if len(key_columns) == 1
+            else pc.binary_join_element_wise(*[c.fill_null("") for c in key_columns], "\x1f")
         )
         codes, first = first_rows(key)
         repeated = np.flatnonzero(first[codes] != np.arange(len(codes)))

@@ -75,9 +75,9 @@ def upsert(
     indexes = list(table_of(name).indexes) if big_first_load else []
     # PostgreSQL checks a foreign key with a trigger per row; re-adding the constraint
     # after the load checks all rows in one join instead.
-    foreign_keys = list(table_of(name).foreign_key_constraints) if big_first_load and _is_postgres(conn) else []
-    if indexes and not _is_postgres(conn):
-        _begin_sqlite_transaction(conn)
+    foreign_keys = (
+        list(table_of(name).foreign_key_constraints) if big_first_load and _is_postgres(conn) else []
+    )
     for constraint in foreign_keys:
         conn.execute(DropConstraint(constraint))
     for index in indexes:
@@ -96,18 +96,9 @@ def _is_postgres(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql"
 
 
-def _begin_sqlite_transaction(conn: Connection) -> None:
-    """Open the SQLite transaction now, so that dropping the indexes is undone by a rollback.
-
-    Python's sqlite3 module begins a transaction only before INSERT/UPDATE/DELETE: DDL sent
-    first runs in autocommit mode, and a failed load would leave the table without its indexes.
-    """
-    raw = conn.connection.driver_connection
-    if not raw.in_transaction:
-        raw.execute("BEGIN")
-
-
-def _conflict_clause(columns: Sequence[str], key: Sequence[str], keep: Sequence[str], insert_only: bool) -> str:
+def _conflict_clause(
+    columns: Sequence[str], key: Sequence[str], keep: Sequence[str], insert_only: bool
+) -> str:
     updates = [c for c in columns if c not in key and c not in keep]
     if insert_only or not updates:
         return f"ON CONFLICT ({', '.join(key)}) DO NOTHING"

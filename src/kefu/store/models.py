@@ -216,12 +216,17 @@ class Message(Base):
         Index(None, "sent_at"),
         # Most imported messages have no message_id: index only those that do.
         Index(
-            None, "message_id", unique=True,
-            sqlite_where=text("message_id IS NOT NULL"), postgresql_where=text("message_id IS NOT NULL"),
+            None,
+            "message_id",
+            unique=True,
+            sqlite_where=text("message_id IS NOT NULL"),
+            postgresql_where=text("message_id IS NOT NULL"),
         ),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
     message_id: Mapped[str | None] = mapped_column(String(160))
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"))
     seq: Mapped[int] = mapped_column(Integer)

@@ -5,10 +5,10 @@ Revises:
 Create Date: 2026-11-24
 """
 
-from alembic import op
 import sqlalchemy as sa
-import kefu.store.types
+from alembic import op
 
+import kefu.store.types
 
 revision = "0001"
 down_revision = None
