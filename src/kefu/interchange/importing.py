@@ -272,12 +272,7 @@ def _write_buyers(conn: Connection, t: dict[str, pa.Table]) -> None:
     bulk.upsert(
         conn,
         "shop_buyers",
-        pa.table(
-            {
-                "shop_id": pa.array([p[0] for p in ordered], pa.string()),
-                "buyer_id": pa.array([p[1] for p in ordered], pa.string()),
-            }
-        ),
+        pa.table(_shop_buyer_columns(ordered)),
         ["shop_id", "buyer_id"],
         insert_only=True,
     )
@@ -288,14 +283,20 @@ def _write_buyers(conn: Connection, t: dict[str, pa.Table]) -> None:
             "shop_buyers",
             pa.table(
                 {
-                    "shop_id": pa.array([k[0] for k in keys], pa.string()),
-                    "buyer_id": pa.array([k[1] for k in keys], pa.string()),
+                    **_shop_buyer_columns(keys),
                     "risk_flag": pa.array([described[k][0] for k in keys], pa.string()),
                     "tags": pa.array([described[k][1] for k in keys], pa.string()),
                 }
             ),
             ["shop_id", "buyer_id"],
         )
+
+
+def _shop_buyer_columns(pairs: list[tuple[str, str]]) -> dict[str, pa.Array]:
+    return {
+        "shop_id": pa.array([p[0] for p in pairs], pa.string()),
+        "buyer_id": pa.array([p[1] for p in pairs], pa.string()),
+    }
 
 
 def _write_staff(conn: Connection, t: dict[str, pa.Table]) -> None:
