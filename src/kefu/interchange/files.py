@@ -124,14 +124,11 @@ def _conform(table: pa.Table, spec: TableSpec) -> pa.Table:
 def _as_strings(column: pa.Array) -> pa.Array:
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
         return column.cast(pa.string())
-    if pa.types.is_floating(column.type):
-        # 12.0 from a spreadsheet or JSON is the integer 12, written as such.
-        out = [None if v is None else (str(int(v)) if v == int(v) else repr(v)) for v in column.to_pylist()]
-        return pa.array(out, pa.string())
     if pa.types.is_dictionary(column.type):
         return _as_strings(column.dictionary_decode())
-    if pa.types.is_timestamp(column.type) or pa.types.is_date(column.type):
-        return pa.array([None if v is None else v.isoformat() for v in column.to_pylist()], pa.string())
+    kind = column.type
+    if pa.types.is_floating(kind) or pa.types.is_timestamp(kind) or pa.types.is_date(kind):
+        return pa.array([text_of(v) for v in column.to_pylist()], pa.string())
     return column.cast(pa.string())
 
 
@@ -166,17 +163,25 @@ def _read_jsonl_slowly(part: Part, spec: TableSpec) -> pa.Table:
                     [Problem(f"{part.label} line {number}", None, "a line must be a JSON object")]
                 )
             for name, values in columns.items():
-                values.append(_json_value_as_string(record.get(name)))
+                values.append(text_of(record.get(name)))
     return pa.table({name: pa.array(values, pa.string()) for name, values in columns.items()})
 
 
-def _json_value_as_string(value: object) -> str | None:
-    if value is None:
+def text_of(value: object) -> str | None:
+    """A cell's value as the text the validator reads; None for no value.
+
+    One rule for JSON values, spreadsheet cells and typed Parquet columns: 12.0 is the
+    integer 12, booleans are true/false, naive dates and times stay naive (read later in the
+    shop's time zone), nested JSON is kept as JSON text.
+    """
+    if value is None or value == "":
         return None
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, float) and value == int(value):
+    if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False)
     return str(value)
@@ -234,26 +239,13 @@ def _read_xlsx(part: Part, spec: TableSpec) -> pa.Table:
             part.sheet_rows.append(number)
             for name, value in zip(header, row, strict=False):
                 if name:
-                    columns[name].append(_cell_as_string(value))
+                    columns[name].append(text_of(value))
             for name in header[len(row) :]:
                 if name:
                     columns[name].append(None)
     finally:
         book.close()
     return pa.table({name: pa.array(values, pa.string()) for name, values in columns.items()})
-
-
-def _cell_as_string(value: object) -> str | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value == int(value):
-        return str(int(value))
-    if isinstance(value, (datetime, date)):
-        # Excel keeps no offset: the value is read in the shop's time zone.
-        return value.isoformat()
-    return str(value)
 
 
 def locate_in_part(part: Part, row: int) -> str:

@@ -160,6 +160,7 @@ class _Checker:
     def _typed(self, name: str) -> pa.Table:
         spec = TABLES_BY_NAME[name]
         data = self.raw[name].data
+        zone_of = self._zone_lookup(name)
         columns = {}
         for f in spec.fields:
             column = blank_to_null(data.column(f.name).combine_chunks())
@@ -169,7 +170,7 @@ class _Checker:
                     self.problem(name, int(gaps[0]), f.name, "is required but empty or missing", len(gaps))
                     columns[f.name] = column
                     continue
-            result = convert(column, f, self._zone_lookup(name))
+            result = convert(column, f, zone_of)
             if isinstance(result, BadValue):
                 self.problem(name, result.row, f.name, result.message, result.count)
                 columns[f.name] = column

@@ -121,7 +121,7 @@ def _sqlite_column(column: pa.ChunkedArray) -> pa.ChunkedArray:
     kind = column.type
     if pa.types.is_timestamp(kind):
         # The text form SQLAlchemy's SQLite DateTime reads back: UTC, microseconds.
-        return column.cast(UTC_US).cast(pa.timestamp("us")).cast(pa.string())
+        return _utc_text(column)
     if pa.types.is_decimal(kind):
         return column.cast(pa.float64())
     if pa.types.is_boolean(kind):
@@ -155,13 +155,18 @@ def _upsert_postgres(conn, name, data, columns, key, keep, insert_only, empty) -
             cursor.execute(f"DROP TABLE {target}")
 
 
+def _utc_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Instants as "YYYY-MM-DD HH:MM:SS.ffffff" in UTC: Arrow's cast is ten times faster than strftime."""
+    return column.cast(UTC_US).cast(pa.timestamp("us")).cast(pa.string())
+
+
 def _postgres_text(data: pa.Table) -> pa.Table:
     """Timestamps as UTC text, which Arrow's CAST writes far faster than its CSV writer formats them."""
     columns = {}
     for name in data.column_names:
         column = data.column(name)
         if pa.types.is_timestamp(column.type):
-            column = column.cast(UTC_US).cast(pa.timestamp("us")).cast(pa.string())
+            column = _utc_text(column)
         columns[name] = column
     return pa.table(columns)
 
