@@ -192,11 +192,15 @@ def _read_csv(part: Part, spec: TableSpec) -> pa.Table:
         try:
             header = _csv_header(part.path, encoding)
             types = {name: pa.string() for name in header}
+            wanted = [name for name in header if name in spec.names]
             table = pacsv.read_csv(
                 part.path,
                 read_options=pacsv.ReadOptions(encoding=encoding, block_size=1 << 24),
                 convert_options=pacsv.ConvertOptions(
-                    column_types=types, strings_can_be_null=False, quoted_strings_can_be_null=False
+                    column_types=types,
+                    strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                    include_columns=wanted,
                 ),
             )
             part.encoding = encoding
@@ -217,7 +221,8 @@ def _csv_header(path: Path, encoding: str) -> list[str]:
 
 def _read_parquet(part: Part, spec: TableSpec) -> pa.Table:
     try:
-        return pq.read_table(part.path)
+        present = set(pq.read_schema(part.path).names)
+        return pq.read_table(part.path, columns=[name for name in spec.names if name in present])
     except (pa.ArrowInvalid, OSError) as exc:
         raise DatasetError([Problem(part.label, None, f"cannot be read as Parquet: {exc}")]) from None
 

@@ -7,7 +7,7 @@ Reader, validator, writer, the docs and the tests all walk `TABLES`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 from kefu.vocabularies import (
@@ -57,6 +57,12 @@ class TableSpec:
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.fields)
+
+    def only(self, names: tuple[str, ...]) -> TableSpec:
+        """The same table read for some of its fields (a report needs no message text)."""
+        fields = tuple(f for f in self.fields if f.name in names)
+        key = self.key if all(k in names for k in self.key) else ()
+        return replace(self, fields=fields, key=key)
 
 
 def _id(name: str, required: bool = True) -> Field:

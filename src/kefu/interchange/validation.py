@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 from kefu.interchange.conversions import BadValue, blank_to_null, convert, missing_rows
 from kefu.interchange.errors import DatasetError, Problem
 from kefu.interchange.files import RawTable, find_tables, read_table
-from kefu.interchange.schema import SHOP_VIA_ORDER, TABLES, TABLES_BY_NAME
+from kefu.interchange.schema import SHOP_VIA_ORDER, TABLES
 
 MAX_PROBLEMS = 50
 
@@ -39,14 +39,23 @@ class Context:
     zones: dict[str, str] = field(default_factory=dict)  # shop_id -> time zone
     default_zone: str = "Asia/Shanghai"
     order_shops: Callable[[set[str]], dict[str, str]] = lambda ids: {}  # orders outside the dataset
+    only_zone: str | None = None  # every shop is read in this zone (a report's --tz), whatever it lists
 
 
 def load_dataset(
-    folder: Path, context: Context | None = None, progress: Callable[[str], None] | None = None
+    folder: Path,
+    context: Context | None = None,
+    progress: Callable[[str], None] | None = None,
+    fields: Mapping[str, tuple[str, ...]] | None = None,
 ) -> Dataset:
-    """Read and check every table of the dataset in `folder`; raise DatasetError listing what is wrong."""
+    """Read and check every table of the dataset in `folder`; raise DatasetError listing what is wrong.
+
+    `fields` narrows the reading to some tables and fields (what a report needs); the checks
+    of what is read stay the same.
+    """
     context = context or Context()
-    parts = find_tables(folder, TABLES)
+    specs = TABLES if fields is None else tuple(s.only(fields[s.name]) for s in TABLES if s.name in fields)
+    parts = find_tables(folder, specs)
     if "messages" not in parts:
         raise DatasetError(
             [
@@ -61,7 +70,7 @@ def load_dataset(
     for name, table_parts in parts.items():
         if progress:
             progress(f"reading {name}")
-        raw[name] = read_table(TABLES_BY_NAME[name], table_parts)
+        raw[name] = read_table(next(s for s in specs if s.name == name), table_parts)
     checker = _Checker(raw, context)
     tables = checker.run(progress)
     return Dataset(tables, _digest(parts), checker.zones)
@@ -127,7 +136,8 @@ class _Checker:
                     "shops", row, "timezone", f"{zone!r} is not an IANA time zone such as Asia/Shanghai"
                 )
                 continue
-            self.zones[shop] = zone
+            if self.context.only_zone is None:
+                self.zones[shop] = zone
 
     def _zone_lookup(self, table: str) -> Callable[[np.ndarray], list[str]]:
         data = self.raw[table].data
@@ -158,7 +168,7 @@ class _Checker:
         return self._order_shop
 
     def _typed(self, name: str) -> pa.Table:
-        spec = TABLES_BY_NAME[name]
+        spec = self.raw[name].spec
         data = self.raw[name].data
         zone_of = self._zone_lookup(name)
         columns = {}
@@ -176,7 +186,7 @@ class _Checker:
                 columns[f.name] = column
             else:
                 columns[f.name] = result
-        if name == "messages":
+        if name == "messages" and "text" in columns:
             columns["text"] = columns["text"].fill_null("")
         return pa.table(columns)
 
@@ -206,7 +216,7 @@ class _Checker:
                 )
 
     def _check_unique_keys(self, name: str, table: pa.Table) -> None:
-        spec = TABLES_BY_NAME[name]
+        spec = self.raw[name].spec
         if not spec.key or table.num_rows == 0:
             return
         key_columns = [table[k].combine_chunks() for k in spec.key]

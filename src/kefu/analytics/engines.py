@@ -1,0 +1,172 @@
+"""Where the metric expressions run: the one module that picks and drives an engine.
+
+- `duckdb`: embedded, for reports over files and for the dashboard's snapshot of the store;
+- `store`: inside the store's own database (SQLite or PostgreSQL), through Ibis;
+- `spark`: PySpark, for data that outgrows one machine (local or a cluster via `KEFU_SPARK_MASTER`).
+
+The definitions never know which one runs them: they see Ibis tables, and the engine turns
+Arrow tables (or store queries) into such tables, keeps intermediate results, and fetches.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from abc import ABC, abstractmethod
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+ENGINES = ("duckdb", "store", "spark")
+_names = itertools.count()
+
+
+class Engine(ABC):
+    name: str
+    dialect: str
+
+    @abstractmethod
+    def load(self, name: str, data: pa.Table) -> ir.Table:
+        """Make an Arrow table available to expressions."""
+
+    @abstractmethod
+    def _create(self, name: str, sql: str) -> None:
+        """Store the result of `sql` as a temporary table called `name`."""
+
+    @abstractmethod
+    def _table(self, name: str) -> ir.Table: ...
+
+    def keep(self, expr: ir.Table, hint: str = "kept") -> ir.Table:
+        """Compute `expr` once, so that several later expressions read the result instead of redoing it."""
+        name = f"{hint}_{next(_names)}"
+        self._create(name, ibis.to_sql(expr, dialect=self.dialect))
+        return self._table(name)
+
+    def fetch(self, expr: ir.Table) -> pa.Table:
+        return expr.to_pyarrow()
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the engine's connections."""
+
+
+class DuckDBEngine(Engine):
+    name = dialect = "duckdb"
+
+    def __init__(self, threads: int | None = None, memory_limit: str | None = None):
+        self.con = ibis.duckdb.connect()
+        self.raw = self.con.con
+        if threads:
+            self.raw.execute(f"SET threads = {int(threads)}")
+        if memory_limit:
+            self.raw.execute(f"SET memory_limit = '{memory_limit}'")
+        # Row order is never relied on within a query result; letting DuckDB drop it saves memory.
+        self.raw.execute("SET preserve_insertion_order = false")
+
+    def load(self, name: str, data: pa.Table) -> ir.Table:
+        self.raw.register(name, data)
+        return self.con.table(name)
+
+    def _create(self, name: str, sql: str) -> None:
+        self.raw.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {sql}')
+
+    def _table(self, name: str) -> ir.Table:
+        return self.con.table(name)
+
+    def close(self) -> None:
+        self.con.disconnect()
+
+
+class StoreEngine(Engine):
+    """Runs the expressions as SQL inside the store (SQLite or PostgreSQL)."""
+
+    name = "store"
+
+    def __init__(self, url: str):
+        from sqlalchemy.engine import make_url
+
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite":
+            self.dialect = "sqlite"
+            self.con = ibis.sqlite.connect(parsed.database or ":memory:")
+        elif parsed.get_backend_name() == "postgresql":
+            self.dialect = "postgres"
+            self.con = ibis.postgres.connect(
+                host=parsed.host or "localhost",
+                port=parsed.port or 5432,
+                user=parsed.username,
+                password=parsed.password,
+                database=parsed.database,
+            )
+        else:
+            raise ValueError(f"no analytics engine for a {parsed.get_backend_name()} store")
+        self.store_dialect = "postgresql" if self.dialect == "postgres" else "sqlite"
+
+    def facts(self, queries: dict[str, str]) -> dict[str, ir.Table]:
+        return {name: self.con.sql(sql, dialect=self.dialect) for name, sql in queries.items()}
+
+    def load(self, name: str, data: pa.Table) -> ir.Table:
+        table = f"{name}_{next(_names)}"
+        return self.con.create_table(table, data, temp=True)
+
+    def _create(self, name: str, sql: str) -> None:
+        with self.con._safe_raw_sql(f'CREATE TEMP TABLE "{name}" AS {sql}'):
+            pass
+
+    def _table(self, name: str) -> ir.Table:
+        return self.con.table(name)
+
+    def close(self) -> None:
+        self.con.disconnect()
+
+
+class SparkEngine(Engine):
+    name = "spark"
+    dialect = "pyspark"
+
+    def __init__(self, master: str | None = None):
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        from pyspark.sql import SparkSession
+
+        master = master or os.environ.get("KEFU_SPARK_MASTER", "local[2]")
+        builder = SparkSession.builder.master(master).appName("kefu-report")
+        if master.startswith("local"):
+            builder = builder.config("spark.driver.host", "127.0.0.1").config(
+                "spark.driver.bindAddress", "127.0.0.1"
+            )
+        self.session = (
+            builder.config("spark.sql.session.timeZone", "UTC")
+            .config("spark.sql.shuffle.partitions", os.environ.get("KEFU_SPARK_PARTITIONS", "8"))
+            .config("spark.ui.enabled", "false")
+            .getOrCreate()
+        )
+        self.con = ibis.pyspark.connect(self.session)
+
+    def load(self, name: str, data: pa.Table) -> ir.Table:
+        frame = self.session.createDataFrame(data)
+        frame.createOrReplaceTempView(name)
+        return self.con.table(name)
+
+    def _create(self, name: str, sql: str) -> None:
+        frame = self.session.sql(sql)
+        frame.cache()
+        frame.createOrReplaceTempView(name)
+
+    def _table(self, name: str) -> ir.Table:
+        return self.con.table(name)
+
+    def close(self) -> None:
+        self.session.stop()
+
+
+def make_engine(name: str, store_url: str | None = None) -> Engine:
+    if name == "duckdb":
+        return DuckDBEngine()
+    if name == "spark":
+        return SparkEngine()
+    if name == "store":
+        if not store_url:
+            raise ValueError("the store engine needs a store URL (--db)")
+        return StoreEngine(store_url)
+    raise ValueError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")

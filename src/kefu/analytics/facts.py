@@ -1,0 +1,138 @@
+"""The tables the metric definitions read, whatever the source: a dataset's files or the store.
+
+Instants are whole microseconds since the epoch (int64) and money is integer cents, so that
+the definitions are integer arithmetic that every engine computes exactly and alike. `ord`
+is a row's position in its file, which breaks ties between equal timestamps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+S, I64 = pa.string(), pa.int64()
+
+FACT_COLUMNS: dict[str, pa.Schema] = {
+    "messages": pa.schema(
+        [
+            ("conversation_id", S),
+            ("shop_id", S),
+            ("buyer_id", S),
+            ("sender", S),
+            ("agent_id", S),
+            ("at", I64),
+            ("ord", I64),
+        ]
+    ),
+    "orders": pa.schema(
+        [("order_id", S), ("shop_id", S), ("buyer_id", S), ("created", I64), ("paid", I64), ("cents", I64)]
+    ),
+    "order_items": pa.schema([("order_id", S), ("product_id", S)]),
+    "refunds": pa.schema(
+        [
+            ("refund_id", S),
+            ("order_id", S),
+            ("product_id", S),
+            ("reason", S),
+            ("status", S),
+            ("completed", I64),
+        ]
+    ),
+    "ratings": pa.schema(
+        [
+            ("rating_id", S),
+            ("conversation_id", S),
+            ("shop_id", S),
+            ("buyer_id", S),
+            ("agent_id", S),
+            ("at", I64),
+            ("score", S),
+            ("robot", I64),
+            ("ord", I64),
+        ]
+    ),
+    "reviews": pa.schema(
+        [
+            ("shop_id", S),
+            ("product_id", S),
+            ("created", I64),
+            ("rating", S),
+            ("dsr_description", I64),
+            ("dsr_service", I64),
+            ("dsr_shipping", I64),
+        ]
+    ),
+    "buyers": pa.schema([("buyer_id", S), ("shop_id", S), ("risk_flag", S)]),
+}
+
+# Which interchange column each fact column comes from, where the name differs.
+_RENAMED = {
+    "messages": {"at": "sent_at"},
+    "orders": {"created": "created_at", "paid": "paid_at", "cents": "amount"},
+    "refunds": {"completed": "completed_at"},
+    "ratings": {"at": "rated_at"},
+    "reviews": {"created": "created_at"},
+}
+
+# What the analytics reads of each interchange table; the rest (message text, addresses) stays on disk.
+NEEDED_FIELDS: dict[str, tuple[str, ...]] = {
+    name: tuple(
+        _RENAMED.get(name, {}).get(column, column) for column in schema.names if column not in ("ord",)
+    )
+    for name, schema in FACT_COLUMNS.items()
+} | {"shops": ("shop_id", "timezone", "category", "name")}
+
+
+@dataclass
+class ShopInfo:
+    zone: str
+    category: str | None = None
+    name: str | None = None
+
+
+@dataclass
+class FactTables:
+    """Arrow fact tables (absent optional tables are missing) and what is known of each shop."""
+
+    tables: dict[str, pa.Table]
+    shops: dict[str, ShopInfo] = field(default_factory=dict)
+
+    def has(self, name: str) -> bool:
+        return name in self.tables
+
+
+def facts_from_dataset(tables: Mapping[str, pa.Table]) -> dict[str, pa.Table]:
+    """Shape validated interchange tables (typed Arrow) into fact tables."""
+    facts: dict[str, pa.Table] = {}
+    for name, schema in FACT_COLUMNS.items():
+        source = tables.get(name)
+        if source is None:
+            continue
+        renamed = _RENAMED.get(name, {})
+        columns = []
+        for column in schema:
+            if column.name == "ord":
+                columns.append(pa.array(np.arange(source.num_rows, dtype=np.int64)))
+                continue
+            values = source.column(renamed.get(column.name, column.name))
+            columns.append(_as_fact(values, column.name))
+        facts[name] = pa.Table.from_arrays(columns, schema=schema)
+    return facts
+
+
+def _as_fact(values: pa.ChunkedArray, name: str) -> pa.ChunkedArray | pa.Array:
+    if pa.types.is_timestamp(values.type):
+        return values.cast(pa.timestamp("us", "UTC")).cast(pa.int64())
+    if pa.types.is_decimal(values.type):
+        return pc.multiply(values.cast(pa.decimal128(14, 2)), pa.scalar(100, pa.decimal128(5, 0))).cast(I64)
+    if pa.types.is_boolean(values.type):
+        return values.fill_null(False).cast(I64)
+    if name == "robot":
+        return values.cast(I64)
+    if pa.types.is_integer(values.type):
+        return values.cast(I64)
+    return values.cast(S)

@@ -1,0 +1,75 @@
+"""Where a report's data comes from: a dataset folder (checked like an import) or the store."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from kefu.analytics.engines import Engine, StoreEngine
+from kefu.analytics.facts import NEEDED_FIELDS, FactTables, ShopInfo, facts_from_dataset
+from kefu.interchange.validation import Context, load_dataset
+
+Progress = Callable[[str], None]
+
+
+def read_folder(
+    folder: Path, zone: str | None, default_zone: str, progress: Progress | None = None
+) -> FactTables:
+    """Read and check a dataset folder (bad input raises DatasetError, as an import would).
+
+    `zone` (the report's --tz) is every shop's zone when given; otherwise a shop's zone comes
+    from the dataset's `shops` table, else `default_zone`.
+    """
+    context = Context(default_zone=zone or default_zone, only_zone=zone)
+    dataset = load_dataset(folder, context, progress, fields=NEEDED_FIELDS)
+    shops: dict[str, ShopInfo] = {}
+    listed = dataset.get("shops")
+    if listed is not None:
+        for row in listed.to_pylist():
+            shops[row["shop_id"]] = ShopInfo(row["timezone"] or default_zone, row["category"], row["name"])
+    for shop, shop_zone in dataset.zones.items():
+        shops.setdefault(shop, ShopInfo(shop_zone))
+    if zone:
+        for info in shops.values():
+            info.zone = zone
+    return FactTables(facts_from_dataset(dataset.tables), shops)
+
+
+def bind_tables(engine: Engine, facts: FactTables) -> dict[str, ir.Table]:
+    return {name: engine.load(f"fact_{name}", table) for name, table in facts.tables.items()}
+
+
+def read_store(url: str, progress: Progress | None = None) -> FactTables:
+    """The store's rows as Arrow fact tables (for a DuckDB report or the dashboard's snapshot)."""
+    store = StoreEngine(url)
+    try:
+        tables = {}
+        for name, expr in store_tables(store).items():
+            if progress:
+                progress(f"reading {name}")
+            tables[name] = expr.to_pyarrow()
+        shops = {
+            row["shop_id"]: ShopInfo(row["timezone"], row["category"], row["name"])
+            for row in tables.pop("shops").to_pylist()
+        }
+        return FactTables(
+            {n: _normalised(n, t) for n, t in tables.items() if t.num_rows or n == "messages"}, shops
+        )
+    finally:
+        store.close()
+
+
+def store_tables(store: StoreEngine) -> dict[str, ir.Table]:
+    from kefu.store.facts import fact_queries
+
+    return store.facts(fact_queries(store.store_dialect))
+
+
+def _normalised(name: str, table: pa.Table) -> pa.Table:
+    from kefu.analytics.facts import FACT_COLUMNS
+
+    schema = FACT_COLUMNS[name]
+    return pa.Table.from_arrays([table.column(f.name).cast(f.type) for f in schema], schema=schema)
