@@ -41,7 +41,8 @@ class Engine(ABC):
         """Compute `expr` once, so that several later expressions read the result instead of redoing it."""
         name = f"{hint}_{next(_names)}"
         self._create(name, ibis.to_sql(expr, dialect=self.dialect))
-        return self._table(name)
+        # SQLite has no boolean type: read the kept table back with the types the expression had.
+        return self._table(name).cast(expr.schema())
 
     def fetch(self, expr: ir.Table) -> pa.Table:
         return expr.to_pyarrow()
@@ -104,7 +105,16 @@ class StoreEngine(Engine):
         self.store_dialect = "postgresql" if self.dialect == "postgres" else "sqlite"
 
     def facts(self, queries: dict[str, str]) -> dict[str, ir.Table]:
-        return {name: self.con.sql(sql, dialect=self.dialect) for name, sql in queries.items()}
+        """The store's fact queries as tables with the fact types (VARCHAR(64) is just a string here)."""
+        from kefu.analytics.facts import FACT_COLUMNS
+
+        tables = {}
+        for name, sql in queries.items():
+            table = self.con.sql(sql, dialect=self.dialect)
+            if name in FACT_COLUMNS:
+                table = table.cast(ibis.Schema.from_pyarrow(FACT_COLUMNS[name]))
+            tables[name] = table
+        return tables
 
     def load(self, name: str, data: pa.Table) -> ir.Table:
         table = f"{name}_{next(_names)}"
@@ -115,6 +125,8 @@ class StoreEngine(Engine):
             pass
 
     def _table(self, name: str) -> ir.Table:
+        if self.dialect == "sqlite":
+            return self.con.table(name, database="temp")
         return self.con.table(name)
 
     def close(self) -> None:
@@ -139,8 +151,10 @@ class SparkEngine(Engine):
             builder.config("spark.sql.session.timeZone", "UTC")
             .config("spark.sql.shuffle.partitions", os.environ.get("KEFU_SPARK_PARTITIONS", "8"))
             .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
             .getOrCreate()
         )
+        self.session.sparkContext.setLogLevel("ERROR")
         self.con = ibis.pyspark.connect(self.session)
 
     def load(self, name: str, data: pa.Table) -> ir.Table:

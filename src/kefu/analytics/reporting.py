@@ -17,6 +17,7 @@ import pyarrow as pa
 from kefu.analytics import satisfaction, turns
 from kefu.analytics.attribution import BOT_ASSISTED, INQUIRY, SILENT, attributed_orders
 from kefu.analytics.engines import Engine
+from kefu.analytics.expressions import count_where
 from kefu.analytics.facts import ShopInfo
 from kefu.analytics.period import Period, bounds_table
 
@@ -199,8 +200,8 @@ def _response_metrics(engine, messages, bounds, agent_row, shop_rows) -> None:
         out: dict[tuple, dict] = {}
         agg = answered.group_by(group).aggregate(
             turns=answered.count(),
-            avg=answered.response_us.mean(),
-            fast=(answered.response_us <= turns.WITHIN_30S_US).cast("int64").sum(),
+            avg=answered.response_us.cast("float64").mean(),
+            fast=count_where(answered.response_us <= turns.WITHIN_30S_US),
         )
         for r in _rows(engine, agg):
             out[tuple(r[g] for g in group)] = {
@@ -208,7 +209,7 @@ def _response_metrics(engine, messages, bounds, agent_row, shop_rows) -> None:
                 "avg_response_s": r["avg"] / 1e6,
                 "reply_within_30s_rate": r["fast"] / r["turns"],
             }
-        firsts = first.group_by(group).aggregate(avg=first.response_us.mean())
+        firsts = first.group_by(group).aggregate(avg=first.response_us.cast("float64").mean())
         for r in _rows(engine, firsts):
             out.setdefault(tuple(r[g] for g in group), {})["first_response_s"] = r["avg"] / 1e6
         return out
@@ -225,7 +226,7 @@ def _response_metrics(engine, messages, bounds, agent_row, shop_rows) -> None:
     for r in _rows(engine, answered_count):
         shop_rows[r["shop_id"]]["unanswered_turns"] -= r["n"]
     talks = within(turns.conversations(steps), "started", bounds)
-    last_word = talks.group_by("shop_id").aggregate(n=talks.buyer_last.cast("int64").sum())
+    last_word = talks.group_by("shop_id").aggregate(n=count_where(talks.buyer_last))
     for r in _rows(engine, last_word):
         shop_rows[r["shop_id"]]["buyer_last_word_conversations"] = r["n"]
 
@@ -252,8 +253,8 @@ def _sales_metrics(engine, credited, refunds, bounds, agent_row, shop_rows) -> N
             ordered=counted.buyer_id.nunique(),
             paid_buyers=counted.buyer_id.nunique(where=paid),
             cents=counted.cents.sum(where=paid),
-            paid_orders=paid.cast("int64").sum(),
-            refunded=(paid & counted.has_refund).cast("int64").sum(),
+            paid_orders=count_where(paid),
+            refunded=count_where(paid & counted.has_refund),
         )
         for r in _rows(engine, agg):
             row = put(tuple(r[g] for g in group))
@@ -268,10 +269,10 @@ def _order_metrics(engine, credited, bounds, shop_rows) -> None:
     placed = within(credited, "created", bounds)
     agg = placed.group_by("shop_id").aggregate(
         orders=placed.count(),
-        paid_orders=placed.paid.notnull().cast("int64").sum(),
-        inquiry_orders=(placed.channel == INQUIRY).cast("int64").sum(),
-        bot_assisted_orders=(placed.channel == BOT_ASSISTED).cast("int64").sum(),
-        silent_orders=(placed.channel == SILENT).cast("int64").sum(),
+        paid_orders=count_where(placed.paid.notnull()),
+        inquiry_orders=count_where(placed.channel == INQUIRY),
+        bot_assisted_orders=count_where(placed.channel == BOT_ASSISTED),
+        silent_orders=count_where(placed.channel == SILENT),
     )
     for r in _rows(engine, agg):
         shop_rows[r.pop("shop_id")].update(r)
@@ -333,15 +334,15 @@ def most_first(counts: dict[str, int]) -> dict[str, int]:
 def _review_metrics(engine, reviews, bounds, shop_rows) -> None:
     recent = within(reviews, "created", bounds, start="dsr_from")
     dsr = recent.group_by("shop_id").aggregate(
-        dsr_description=recent.dsr_description.mean(),
-        dsr_service=recent.dsr_service.mean(),
-        dsr_shipping=recent.dsr_shipping.mean(),
+        dsr_description=recent.dsr_description.cast("float64").mean(),
+        dsr_service=recent.dsr_service.cast("float64").mean(),
+        dsr_shipping=recent.dsr_shipping.cast("float64").mean(),
     )
     for r in _rows(engine, dsr):
         shop_rows[r.pop("shop_id")].update(r)
     current = within(reviews, "created", bounds)
     good = current.group_by("shop_id").aggregate(
-        n=current.count(), good=(current.rating == "good").cast("int64").sum()
+        n=current.count(), good=count_where(current.rating == "good")
     )
     for r in _rows(engine, good):
         shop_rows[r["shop_id"]]["positive_review_rate"] = ratio(r["good"], r["n"])

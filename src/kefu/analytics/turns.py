@@ -10,6 +10,8 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
+from kefu.analytics.expressions import count_where
+
 SLOW_REPLY_US = 100 * 1_000_000  # the platforms flag replies slower than 100 s
 WITHIN_30S_US = 30 * 1_000_000
 WITHIN_3MIN_US = 180 * 1_000_000
@@ -29,7 +31,7 @@ def turn_steps(messages: ir.Table) -> ir.Table:
     # Times never decrease along (at, ord), so the latest turn start is the running maximum.
     upto = ibis.cumulative_window(group_by="conversation_id", order_by=order)
     return talk.mutate(
-        turn_no=talk.starts.cast("int64").sum().over(upto),
+        turn_no=count_where(talk.starts).over(upto),
         turn_at=ibis.ifelse(talk.starts, talk.at, ibis.null("int64")).max().over(upto),
     )
 
