@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 from kefu.cli import main
 
-COMMANDS = ("demo", "serve", "gen", "import", "export")
+COMMANDS = ("demo", "serve", "gen", "import", "export", "report")
 
 
 def test_help_lists_every_command():

@@ -161,7 +161,9 @@ def build_report(
 def only_shop(facts: dict[str, ir.Table], shop_id: str) -> dict[str, ir.Table]:
     kept = {}
     for name, table in facts.items():
-        if "shop_id" in table.columns and name != "buyers":
+        if name == "buyers":  # a flag with no shop holds at every shop, this one too
+            kept[name] = table.filter(table.shop_id.isnull() | (table.shop_id == shop_id))
+        elif "shop_id" in table.columns:
             kept[name] = table.filter(table.shop_id == shop_id)
         else:
             kept[name] = table
