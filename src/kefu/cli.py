@@ -123,6 +123,36 @@ def export_command(folder: Path, fmt: str, db_url: str | None) -> None:
     "--out", required=True, type=click.Path(path_type=Path), help="File to write (csv: one per table)."
 )
 @click.option(
+    "--segment",
+    type=click.Choice(["all", "presale", "aftersale"]),
+    default="all",
+    show_default=True,
+    help="Only pre-sale or after-sale conversations (after-sale: a paid order in the 30 days before).",
+)
+@click.option(
+    "--channel",
+    type=click.Choice(["all", "human", "bot"]),
+    default="all",
+    show_default=True,
+    help="Only conversations an agent wrote in (human) or that only the bot answered (bot).",
+)
+@click.option(
+    "--compare", is_flag=True, help="Add the previous period (环比) and the peers (同行) of each shop."
+)
+@click.option(
+    "--peers",
+    "peers_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Peers from a report JSON of other shops (default: same-category shops in the data).",
+)
+@click.option("--scorecard", is_flag=True, help="Grade and rank the agents (绩效) against targets.")
+@click.option(
+    "--targets",
+    "targets_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Scorecard targets and weights as JSON (see docs/metrics.md); implies --scorecard.",
+)
+@click.option(
     "--engine",
     "engine_name",
     type=click.Choice(["duckdb", "store", "spark"]),
@@ -139,6 +169,12 @@ def report_command(
     shop_id: str | None,
     fmt: str,
     out: Path,
+    segment: str,
+    channel: str,
+    compare: bool,
+    peers_file: Path | None,
+    scorecard: bool,
+    targets_file: Path | None,
     engine_name: str,
 ) -> None:
     """Service metrics (shared/spec/metrics.md) for the days [--from, --to) per agent, shop and product.
@@ -152,7 +188,8 @@ def report_command(
 
     from kefu.analytics.period import Period
     from kefu.analytics.report_files import write_report
-    from kefu.analytics.runs import run_report
+    from kefu.analytics.runs import Extras, run_report
+    from kefu.analytics.scorecard import DEFAULT_TARGETS, load_targets
     from kefu.interchange.errors import DatasetError
 
     if (folder is None) == (db_url is None):
@@ -170,6 +207,16 @@ def report_command(
         raise click.BadParameter(str(exc), param_hint="--to") from None
     if engine_name == "store" and db_url is None:
         raise click.UsageError("--engine store needs --db URL")
+    extras = Extras(compare=compare or peers_file is not None)
+    if peers_file:
+        import json
+
+        extras.peer_rows = json.loads(peers_file.read_text(encoding="utf-8"))["shops"]
+    if scorecard or targets_file:
+        try:
+            extras.targets = load_targets(targets_file) if targets_file else DEFAULT_TARGETS
+        except (ValueError, TypeError, KeyError) as exc:
+            raise click.BadParameter(str(exc), param_hint="--targets") from None
     try:
         with _progress(14, "report") as step:
             report = run_report(
@@ -181,6 +228,9 @@ def report_command(
                 default_zone=get_settings().default_timezone,
                 shop_id=shop_id,
                 progress=step,
+                segment=segment,
+                channel=channel,
+                extras=extras,
             )
     except DatasetError as exc:
         click.echo(f"kefu report: {folder} was refused.", err=True)

@@ -31,10 +31,16 @@ def _staff_target(staff: Staff) -> str:
 
 def _audit_password_set(session: Session, staff: Staff, actor: str, *, demo: bool) -> None:
     # The hash never goes into the audit log; only the fact that it changed.
-    session.add(AuditEntry(
-        at=datetime.now(UTC), shop_id=staff.shop_id, actor=actor, action=PASSWORD_SET,
-        target=_staff_target(staff), detail={"username": staff.username, "demo": demo},
-    ))
+    session.add(
+        AuditEntry(
+            at=datetime.now(UTC),
+            shop_id=staff.shop_id,
+            actor=actor,
+            action=PASSWORD_SET,
+            target=_staff_target(staff),
+            detail={"username": staff.username, "demo": demo},
+        )
+    )
 
 
 def do_set_password(session: Session, staff: Staff, password: str, actor: str) -> None:

@@ -84,7 +84,7 @@ NEEDED_FIELDS: dict[str, tuple[str, ...]] = {
         _RENAMED.get(name, {}).get(column, column) for column in schema.names if column not in ("ord",)
     )
     for name, schema in FACT_COLUMNS.items()
-} | {"shops": ("shop_id", "timezone", "category", "name")}
+} | {"shops": ("shop_id", "timezone", "category", "name"), "agents": ("shop_id", "agent_id", "skill_group")}
 
 
 @dataclass
@@ -100,6 +100,7 @@ class FactTables:
 
     tables: dict[str, pa.Table]
     shops: dict[str, ShopInfo] = field(default_factory=dict)
+    agent_groups: dict[tuple[str, str], str] = field(default_factory=dict)  # skill group: presale, ...
 
     def has(self, name: str) -> bool:
         return name in self.tables

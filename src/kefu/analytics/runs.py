@@ -1,17 +1,31 @@
-"""Running a report end to end: pick the source and the engine, compute, release the engine."""
+"""Running a report end to end: pick the source and the engine, compute, add the lead's sections."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import ibis.expr.types as ir
+
+from kefu.analytics import comparison, scorecard
 from kefu.analytics.engines import Engine, StoreEngine, make_engine
-from kefu.analytics.facts import FactTables
+from kefu.analytics.facts import FactTables, ShopInfo
 from kefu.analytics.period import Period
 from kefu.analytics.reporting import Report, build_report
-from kefu.analytics.sources import bind_tables, read_folder, read_store, store_tables
+from kefu.analytics.sources import agent_groups, bind_tables, read_folder, read_store, store_tables
 
 Progress = Callable[[str], None]
+
+
+@dataclass
+class Extras:
+    """Sections beyond the contract's document: 环比 and peers, and the scorecard."""
+
+    compare: bool = False
+    peer_rows: list[dict] | None = None  # from a peer file; default: same-category shops in the data
+    targets: dict[str, tuple[scorecard.Target, ...]] | None = None  # None: no scorecard
+    filters: dict[str, str] = field(default_factory=dict)  # segment, channel
 
 
 def run_report(
@@ -24,24 +38,36 @@ def run_report(
     default_zone: str = "Asia/Shanghai",
     shop_id: str | None = None,
     progress: Progress | None = None,
+    segment: str = "all",
+    channel: str = "all",
+    extras: Extras | None = None,
 ) -> Report:
-    """The contract's report over a dataset folder or the store, on the chosen engine."""
+    """The report over a dataset folder or the store, on the chosen engine."""
     if (folder is None) == (store_url is None):
         raise ValueError("give either a dataset folder or a store URL")
+    extras = extras or Extras()
+    extras.filters = {"segment": segment, "channel": channel}
     engine = make_engine(engine_name, store_url)
     try:
         if isinstance(engine, StoreEngine):
-            facts = FactTables({}, {})
             tables = store_tables(engine)
-            shops = engine.fetch(tables.pop("shops")).to_pylist()
-            facts.shops = {row["shop_id"]: _shop_info(row, zone or default_zone, zone) for row in shops}
-            return build_report(engine, tables, facts.shops, period, zone or default_zone, shop_id, progress)
-        facts = (
-            read_folder(folder, zone, default_zone, progress)
-            if folder is not None
-            else _store_facts(store_url, zone, progress)
+            shops = {
+                row["shop_id"]: ShopInfo(
+                    zone or row["timezone"] or default_zone, row["category"], row["name"]
+                )
+                for row in engine.fetch(tables.pop("shops")).to_pylist()
+            }
+            groups = agent_groups(engine.fetch(tables.pop("agents")))
+        else:
+            facts = (
+                read_folder(folder, zone, default_zone, progress)
+                if folder
+                else _store_facts(store_url, zone, progress)
+            )
+            tables, shops, groups = bind_tables(engine, facts), facts.shops, facts.agent_groups
+        return complete_report(
+            engine, tables, shops, groups, period, zone or default_zone, shop_id, progress, extras
         )
-        return report_on(engine, facts, period, zone or default_zone, shop_id, progress)
     finally:
         engine.close()
 
@@ -53,10 +79,58 @@ def report_on(
     default_zone: str,
     shop_id: str | None = None,
     progress: Progress | None = None,
+    extras: Extras | None = None,
 ) -> Report:
-    return build_report(
-        engine, bind_tables(engine, facts), facts.shops, period, default_zone, shop_id, progress
+    """The report over fact tables already read (the dashboard keeps them between requests)."""
+    tables = bind_tables(engine, facts)
+    return complete_report(
+        engine,
+        tables,
+        facts.shops,
+        facts.agent_groups,
+        period,
+        default_zone,
+        shop_id,
+        progress,
+        extras or Extras(),
     )
+
+
+def complete_report(
+    engine: Engine,
+    tables: dict[str, ir.Table],
+    shops: dict[str, ShopInfo],
+    groups: dict[tuple[str, str], str],
+    period: Period,
+    default_zone: str,
+    shop_id: str | None,
+    progress: Progress | None,
+    extras: Extras,
+) -> Report:
+    report = build_report(engine, tables, shops, period, default_zone, shop_id, progress, **extras.filters)
+    if extras.compare:
+        if progress:
+            progress("previous period")
+        # Peers come from the whole instance even when the report is for one shop.
+        whole = (
+            report
+            if shop_id is None
+            else build_report(engine, tables, shops, period, default_zone, None, None, **extras.filters)
+        )
+        before = build_report(
+            engine, tables, shops, period.previous(), default_zone, shop_id, None, **extras.filters
+        )
+        peers = extras.peer_rows
+        if peers is None and shop_id is not None:
+            peers = [dict(r, category=shops.get(r["shop_id"], ShopInfo("")).category) for r in whole.shops]
+        compared = comparison.compare_shops(report, before, shops, peers)
+        report.sections["previous_period"] = before.period
+        report.sections["comparison"] = comparison.comparison_json(compared)
+    if extras.targets is not None:
+        report.sections["scorecard"] = scorecard.scorecard_json(
+            scorecard.grade(report, groups, extras.targets)
+        )
+    return report
 
 
 def _store_facts(url: str, zone: str | None, progress: Progress | None) -> FactTables:
@@ -65,9 +139,3 @@ def _store_facts(url: str, zone: str | None, progress: Progress | None) -> FactT
         for info in facts.shops.values():
             info.zone = zone
     return facts
-
-
-def _shop_info(row: dict, default_zone: str, zone: str | None):
-    from kefu.analytics.facts import ShopInfo
-
-    return ShopInfo(zone or row["timezone"] or default_zone, row["category"], row["name"])

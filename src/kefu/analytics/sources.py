@@ -35,7 +35,13 @@ def read_folder(
     if zone:
         for info in shops.values():
             info.zone = zone
-    return FactTables(facts_from_dataset(dataset.tables), shops)
+    return FactTables(facts_from_dataset(dataset.tables), shops, agent_groups(dataset.get("agents")))
+
+
+def agent_groups(agents: pa.Table | None) -> dict[tuple[str, str], str]:
+    if agents is None:
+        return {}
+    return {(r["shop_id"], r["agent_id"]): r["skill_group"] for r in agents.to_pylist() if r["skill_group"]}
 
 
 def bind_tables(engine: Engine, facts: FactTables) -> dict[str, ir.Table]:
@@ -55,8 +61,9 @@ def read_store(url: str, progress: Progress | None = None) -> FactTables:
             row["shop_id"]: ShopInfo(row["timezone"], row["category"], row["name"])
             for row in tables.pop("shops").to_pylist()
         }
+        groups = agent_groups(tables.pop("agents"))
         return FactTables(
-            {n: _normalised(n, t) for n, t in tables.items() if t.num_rows or n == "messages"}, shops
+            {n: _normalised(n, t) for n, t in tables.items() if t.num_rows or n == "messages"}, shops, groups
         )
     finally:
         store.close()

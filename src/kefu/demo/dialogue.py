@@ -61,11 +61,35 @@ class Setting:
 class Dialogue:
     """Turns a flattened script into messages, with believable pauses between them."""
 
-    __slots__ = ("agent", "agent_spoke", "bank", "chosen", "clock", "ended", "inline_order", "last",
-                 "last_agent_t", "ledger", "long_wait", "messages", "overnight", "rng", "s", "t")
+    __slots__ = (
+        "agent",
+        "agent_spoke",
+        "bank",
+        "chosen",
+        "clock",
+        "ended",
+        "inline_order",
+        "last",
+        "last_agent_t",
+        "ledger",
+        "long_wait",
+        "messages",
+        "overnight",
+        "rng",
+        "s",
+        "t",
+    )
 
-    def __init__(self, rng: random.Random, clock: Timeline, ledger: Ledger, bank: Bank,
-                 messages: list[dict], setting: Setting, t0: int) -> None:
+    def __init__(
+        self,
+        rng: random.Random,
+        clock: Timeline,
+        ledger: Ledger,
+        bank: Bank,
+        messages: list[dict],
+        setting: Setting,
+        t0: int,
+    ) -> None:
         self.rng = rng
         self.clock = clock
         self.ledger = ledger
@@ -93,10 +117,17 @@ class Dialogue:
         if self.t >= self.clock.end:
             raise _PeriodOver
         s = self.s
-        self.messages.append({
-            "conversation_id": s.cid, "shop_id": s.shop.shop_id, "buyer_id": s.buyer.buyer_id,
-            "sender": sender, "agent_id": agent_id, "sent_at": self.clock.at(self.t), "text": text,
-        })
+        self.messages.append(
+            {
+                "conversation_id": s.cid,
+                "shop_id": s.shop.shop_id,
+                "buyer_id": s.buyer.buyer_id,
+                "sender": sender,
+                "agent_id": agent_id,
+                "sent_at": self.clock.at(self.t),
+                "text": text,
+            }
+        )
         self.ended = self.t
 
     def words(self, key: str) -> list[str]:

@@ -17,7 +17,13 @@ UNPAID_SHARE = 0.18  # orders placed but never paid
 GENERIC_REFUND_SHARE = 0.05  # paid orders refunded without anyone chatting about it first
 REVIEW_SHARE = 0.3
 TRACKING_PREFIX = {
-    "中通": "78", "圆通": "YT", "顺丰": "SF", "韵达": "43", "申通": "77", "EMS": "11", "极兔": "JT",
+    "中通": "78",
+    "圆通": "YT",
+    "顺丰": "SF",
+    "韵达": "43",
+    "申通": "77",
+    "EMS": "11",
+    "极兔": "JT",
 }
 REMOTE_PROVINCES = ("新疆维吾尔自治区", "甘肃省", "黑龙江省")
 
@@ -79,12 +85,23 @@ class Ledger:
         self.refunds: list[Refund] = []
         self.origins = {s.index: CITY_BY_SHORT[s.origin] for s in shops}
         self._days: dict[tuple[int, str], int] = {}
-        self._reasons = {cat: ([r for r, _ in pool], cumulative([w for _, w in pool]))
-                         for cat, pool in REFUND_REASONS.items()}
+        self._reasons = {
+            cat: ([r for r, _ in pool], cumulative([w for _, w in pool]))
+            for cat, pool in REFUND_REASONS.items()
+        }
 
     # --- placing and paying ---------------------------------------------------------------------------
-    def open(self, shop: Shop, buyer: Buyer, created: int, product: Product, sku: Sku, *,
-             qty: int | None = None, coupon: int = 0) -> Order:
+    def open(
+        self,
+        shop: Shop,
+        buyer: Buyer,
+        created: int,
+        product: Product,
+        sku: Sku,
+        *,
+        qty: int | None = None,
+        coupon: int = 0,
+    ) -> Order:
         """Place an order for the product (sometimes with a second one added), with any discount."""
         rng = self.rng
         if qty is None:
@@ -130,8 +147,13 @@ class Ledger:
         assert order.paid is not None
         if ship is None:
             r = rng.random()
-            delay = skewed(rng, 2 * HOUR, 8 * HOUR) if r < 0.6 else between(rng, 8 * HOUR, 30 * HOUR) \
-                if r < 0.92 else between(rng, 30 * HOUR, 70 * HOUR)
+            delay = (
+                skewed(rng, 2 * HOUR, 8 * HOUR)
+                if r < 0.6
+                else between(rng, 8 * HOUR, 30 * HOUR)
+                if r < 0.92
+                else between(rng, 30 * HOUR, 70 * HOUR)
+            )
             if self.clock.is_peak(order.paid):
                 delay += between(rng, 12 * HOUR, 60 * HOUR)  # the warehouse backlog after the promotion
             ship = order.paid + delay
@@ -197,8 +219,16 @@ class Ledger:
         names, cum = self._reasons[category]
         return names[pick(self.rng, cum)]
 
-    def refund(self, order: Order, t: int, reason: str, mode: str, *, done_at: int | None = None,
-               amount: Decimal | None = None) -> Refund | None:
+    def refund(
+        self,
+        order: Order,
+        t: int,
+        reason: str,
+        mode: str,
+        *,
+        done_at: int | None = None,
+        amount: Decimal | None = None,
+    ) -> Refund | None:
         """File a refund: full, one unit back ("unit") or a partial compensation ("part", of amount)."""
         rng = self.rng
         end = self.clock.end
@@ -279,13 +309,28 @@ class Ledger:
         review_stage = []
         for o in sorted(self.orders, key=lambda o: (o.created, o.order_id)):
             status = self.status(o)
-            orders.append({
-                "order_id": o.order_id, "shop_id": o.shop.shop_id, "buyer_id": o.buyer.buyer_id,
-                "created_at": at(o.created), "paid_at": at(o.paid) if o.paid is not None else None,
-                "amount": o.amount, "status": status, "address": o.address,
-            })
-            items.extend({"order_id": o.order_id, "product_id": i.product.product_id, "sku": i.sku,
-                          "quantity": i.qty, "unit_price": i.price} for i in o.items)
+            orders.append(
+                {
+                    "order_id": o.order_id,
+                    "shop_id": o.shop.shop_id,
+                    "buyer_id": o.buyer.buyer_id,
+                    "created_at": at(o.created),
+                    "paid_at": at(o.paid) if o.paid is not None else None,
+                    "amount": o.amount,
+                    "status": status,
+                    "address": o.address,
+                }
+            )
+            items.extend(
+                {
+                    "order_id": o.order_id,
+                    "product_id": i.product.product_id,
+                    "sku": i.sku,
+                    "quantity": i.qty,
+                    "unit_price": i.price,
+                }
+                for i in o.items
+            )
             if o.ship is not None and o.ship < end:
                 logistics.extend(self._events(o))
             if status in ("delivered", "completed") and o.deliver is not None:
@@ -302,14 +347,25 @@ class Ledger:
             r["created_at"] = at(r["created_at"])
         refunds = []
         for n, f in enumerate(sorted(self.refunds, key=lambda f: (f.requested, f.order.order_id)), start=1):
-            refunds.append({
-                "refund_id": f"rf{n:07d}", "order_id": f.order.order_id,
-                "product_id": f.product.product_id if f.product else None, "reason": f.reason,
-                "amount": f.amount, "requested_at": at(f.requested),
-                "completed_at": at(f.completed) if f.completed is not None else None, "status": f.status,
-            })
-        return {"orders": orders, "order_items": items, "logistics": logistics, "refunds": refunds,
-                "reviews": reviews}
+            refunds.append(
+                {
+                    "refund_id": f"rf{n:07d}",
+                    "order_id": f.order.order_id,
+                    "product_id": f.product.product_id if f.product else None,
+                    "reason": f.reason,
+                    "amount": f.amount,
+                    "requested_at": at(f.requested),
+                    "completed_at": at(f.completed) if f.completed is not None else None,
+                    "status": f.status,
+                }
+            )
+        return {
+            "orders": orders,
+            "order_items": items,
+            "logistics": logistics,
+            "refunds": refunds,
+            "reviews": reviews,
+        }
 
     def _events(self, o: Order) -> list[dict]:
         """Tracking events of a shipped order up to the end of the period."""
@@ -318,8 +374,10 @@ class Ledger:
         origin: City = self.origins[o.shop.index]
         dest = o.buyer.city
         fill = {"courier": o.courier, "origin": origin.short, "city": dest.short}
-        plan = [(o.ship, "shipped", origin.hub),
-                (o.ship + between(rng, 3 * HOUR, 8 * HOUR), "in_transit", origin.hub)]
+        plan = [
+            (o.ship, "shipped", origin.hub),
+            (o.ship + between(rng, 3 * HOUR, 8 * HOUR), "in_transit", origin.hub),
+        ]
         if o.deliver - o.ship > 30 * HOUR:
             plan.append((o.deliver - between(rng, 10 * HOUR, 16 * HOUR), "in_transit", dest.hub))
         if o.exception is not None:
@@ -333,8 +391,16 @@ class Ledger:
                 break
             fill["hub"] = hub
             text = rng.choice(LOGISTICS[status]).format_map(fill)
-            rows.append({"order_id": o.order_id, "event_at": at(t), "status": status, "courier": o.courier,
-                         "tracking_no": o.tracking, "description": text})
+            rows.append(
+                {
+                    "order_id": o.order_id,
+                    "event_at": at(t),
+                    "status": status,
+                    "courier": o.courier,
+                    "tracking_no": o.tracking,
+                    "description": text,
+                }
+            )
         return rows
 
     def _reviews(self, o: Order, created: int) -> list[dict]:
@@ -367,11 +433,19 @@ class Ledger:
             scores: list[int | None] = list(dsr)
             if rng.random() < 0.05:
                 scores = [None, None, None]  # the buyer skipped the shop scores
-            rows.append({
-                "review_id": "", "order_id": o.order_id, "shop_id": o.shop.shop_id,
-                "buyer_id": o.buyer.buyer_id, "product_id": item.product.product_id, "created_at": created,
-                "rating": rating, "dsr_description": scores[0], "dsr_service": scores[1],
-                "dsr_shipping": scores[2], "text": text,
-            })
+            rows.append(
+                {
+                    "review_id": "",
+                    "order_id": o.order_id,
+                    "shop_id": o.shop.shop_id,
+                    "buyer_id": o.buyer.buyer_id,
+                    "product_id": item.product.product_id,
+                    "created_at": created,
+                    "rating": rating,
+                    "dsr_description": scores[0],
+                    "dsr_service": scores[1],
+                    "dsr_shipping": scores[2],
+                    "text": text,
+                }
+            )
         return rows
-

@@ -70,12 +70,40 @@ TABLE_FIELDS: dict[str, tuple[str, ...]] = {
     "orders": ("order_id", "shop_id", "buyer_id", "created_at", "paid_at", "amount", "status", "address"),
     "order_items": ("order_id", "product_id", "sku", "quantity", "unit_price"),
     "logistics": ("order_id", "event_at", "status", "courier", "tracking_no", "description"),
-    "refunds": ("refund_id", "order_id", "product_id", "reason", "amount", "requested_at", "completed_at",
-                "status"),
-    "ratings": ("rating_id", "conversation_id", "shop_id", "buyer_id", "agent_id", "rated_at", "score",
-                "robot", "tags"),
-    "reviews": ("review_id", "order_id", "shop_id", "buyer_id", "product_id", "created_at", "rating",
-                "dsr_description", "dsr_service", "dsr_shipping", "text"),
+    "refunds": (
+        "refund_id",
+        "order_id",
+        "product_id",
+        "reason",
+        "amount",
+        "requested_at",
+        "completed_at",
+        "status",
+    ),
+    "ratings": (
+        "rating_id",
+        "conversation_id",
+        "shop_id",
+        "buyer_id",
+        "agent_id",
+        "rated_at",
+        "score",
+        "robot",
+        "tags",
+    ),
+    "reviews": (
+        "review_id",
+        "order_id",
+        "shop_id",
+        "buyer_id",
+        "product_id",
+        "created_at",
+        "rating",
+        "dsr_description",
+        "dsr_service",
+        "dsr_shipping",
+        "text",
+    ),
 }
 
 
@@ -120,10 +148,15 @@ class Simulation:
                 self.shop_buyers[si].append(b)
                 weights[si].append(b.weight if n == 0 else b.weight * 0.7)
         self.buyer_cum = [cumulative(w) if w else [] for w in weights]
-        self.scripts = {(s.index, mode): script_table(s.category, mode)
-                        for s in shops for mode in ("normal", "peak", "after_peak")}
-        self.topics = {peak: (list(w), cumulative(list(w.values())))
-                       for peak, w in ((False, TOPIC_WEIGHTS), (True, PEAK_TOPIC_WEIGHTS))}
+        self.scripts = {
+            (s.index, mode): script_table(s.category, mode)
+            for s in shops
+            for mode in ("normal", "peak", "after_peak")
+        }
+        self.topics = {
+            peak: (list(w), cumulative(list(w.values())))
+            for peak, w in ((False, TOPIC_WEIGHTS), (True, PEAK_TOPIC_WEIGHTS))
+        }
 
     # --- the schedule ---------------------------------------------------------------------------------
     def run(self, conversations: int) -> None:
@@ -233,8 +266,11 @@ class Simulation:
             order.deliver = (t0 + between(rng, DAY, 3 * DAY)) // DAY * DAY + between(rng, 9 * HOUR, 20 * HOUR)
             order.complete = order.deliver + between(rng, DAY, 9 * DAY)
         else:
-            spans = {"delivered": (2 * HOUR, 2 * DAY), "delivered_recent": (DAY, 6 * DAY),
-                     "refund_pending": (4 * DAY, 9 * DAY)}[setup or "delivered"]
+            spans = {
+                "delivered": (2 * HOUR, 2 * DAY),
+                "delivered_recent": (DAY, 6 * DAY),
+                "refund_pending": (4 * DAY, 9 * DAY),
+            }[setup or "delivered"]
             ledger.backdate(order, t0 - between(rng, *spans))
             order.trouble = script.name in ("wrong", "missing", "damaged", "quality")
         if order.created < 0:
@@ -272,8 +308,9 @@ class Simulation:
             flatten(rng, CLOSE_LEAVE_BARGAIN, steps)
         return convert, bargain
 
-    def context(self, shop: Shop, buyer: Buyer, agent: Agent, product: Product, sku: Sku,
-                order: Order | None, t0: int) -> dict[str, str]:
+    def context(
+        self, shop: Shop, buyer: Buyer, agent: Agent, product: Product, sku: Sku, order: Order | None, t0: int
+    ) -> dict[str, str]:
         """Everything a wording may mention, for this chat."""
         rng = self.rng
         height = rng.randint(150, 188)
@@ -288,21 +325,40 @@ class Simulation:
         price = sku.price
         couriers = [c for c in ("顺丰", "京东快递", "EMS", "中通", "圆通") if c != shop.courier]
         return {
-            "shop": shop.name, "agent": agent.nickname, "product": product.short, "sku": sku.label,
-            "sku2": other.label, "price": f"{price:.0f}", "low_price": f"{price * 6 / 10:.0f}",
-            "city": buyer.city.short, "origin": shop.origin, "courier": shop.courier,
-            "alt_courier": couriers[int(rng.random() * len(couriers))], "days": str(days),
-            "days2": str(days + 1), "fee": str(rng.randint(6, 15)), "height": str(height),
+            "shop": shop.name,
+            "agent": agent.nickname,
+            "product": product.short,
+            "sku": sku.label,
+            "sku2": other.label,
+            "price": f"{price:.0f}",
+            "low_price": f"{price * 6 / 10:.0f}",
+            "city": buyer.city.short,
+            "origin": shop.origin,
+            "courier": shop.courier,
+            "alt_courier": couriers[int(rng.random() * len(couriers))],
+            "days": str(days),
+            "days2": str(days + 1),
+            "fee": str(rng.randint(6, 15)),
+            "height": str(height),
             "weight": str(weight),
-            "size": size, "fit": FITS[int(rng.random() * 3)], "skin": rng.choice(SKIN_TYPES),
-            "phone": rng.choice(PHONE_MODELS), "taste": rng.choice(TASTES), "feature": product.feature,
-            "coupon": str(rng.choice((5, 10, 10, 15, 20, 30))), "gift": rng.choice(GIFTS[shop.category]),
-            "restock": str(rng.randint(3, 15)), "address": order.address if order else buyer.address,
-            "masked_phone": buyer.masked_phone, "order_tail": order.order_id[-4:] if order else "",
+            "size": size,
+            "fit": FITS[int(rng.random() * 3)],
+            "skin": rng.choice(SKIN_TYPES),
+            "phone": rng.choice(PHONE_MODELS),
+            "taste": rng.choice(TASTES),
+            "feature": product.feature,
+            "coupon": str(rng.choice((5, 10, 10, 15, 20, 30))),
+            "gift": rng.choice(GIFTS[shop.category]),
+            "restock": str(rng.randint(3, 15)),
+            "address": order.address if order else buyer.address,
+            "masked_phone": buyer.masked_phone,
+            "order_tail": order.order_id[-4:] if order else "",
             "tracking_tail": order.tracking[-4:] if order and order.tracking else "",
-            "hub": order.hub if order and order.hub else buyer.city.hub, "stuck_days": str(rng.randint(3, 6)),
+            "hub": order.hub if order and order.hub else buyer.city.hub,
+            "stuck_days": str(rng.randint(3, 6)),
             "since": str(self._days_since(order, t0)),
-            "qty": str(item_qty), "qty_less": str(item_qty - 1),
+            "qty": str(item_qty),
+            "qty_less": str(item_qty - 1),
             "refund_amount": str(max(5, int(price * rng.choice((10, 15, 20, 30)) / 100))),
             "hours": shop.hours_text,
         }
@@ -351,7 +407,7 @@ class Simulation:
             # The buyer's last question slips through the cracks and is never answered.
             asked = [i for i, s in enumerate(steps) if s[0] == "b"]
             if asked:
-                del steps[asked[-1] + 1:]
+                del steps[asked[-1] + 1 :]
         ctx = self.context(shop, buyer, agent, product, sku, order, t0)
         if script.name == "address" and order is not None:
             order.address = ctx["address"] = address(rng, buyer.city)
@@ -359,12 +415,29 @@ class Simulation:
         # Now and then a chat is handed to a colleague halfway (shift change, a question for the other team).
         agent_turns = sum(1 for s in steps if s[0] in ("a", "check"))
         transfer_at = -1
-        if (kind != "burst" and agent_turns >= 3 and rng.random() < 0.08
-                and not any(s[0] == "sup" for s in steps)):
+        if (
+            kind != "burst"
+            and agent_turns >= 3
+            and rng.random() < 0.08
+            and not any(s[0] == "sup" for s in steps)
+        ):
             transfer_at = rng.randint(1, agent_turns - 2)
 
-        setting = Setting(cid, shop, buyer, agent, product, sku, order, ctx, script.group == "aftersale",
-                          kind == "burst", peak, offhours, transfer_at)
+        setting = Setting(
+            cid,
+            shop,
+            buyer,
+            agent,
+            product,
+            sku,
+            order,
+            ctx,
+            script.group == "aftersale",
+            kind == "burst",
+            peak,
+            offhours,
+            transfer_at,
+        )
         chat = Dialogue(rng, clock, ledger, self.banks[shop.category], self.messages, setting, t0)
         chat.play(steps)
 
@@ -453,17 +526,41 @@ class Simulation:
                 tags.append("退货较多")
             if rng.random() < 0.15:
                 tags.append(rng.choice(BUYER_TAGS[shop.category]))
-            buyers.append({"buyer_id": bid, "shop_id": shop.shop_id, "risk_flag": buyer.risk_flag,
-                           "nickname": buyer.nickname, "phone": buyer.phone, "tags": "|".join(tags) or None})
+            buyers.append(
+                {
+                    "buyer_id": bid,
+                    "shop_id": shop.shop_id,
+                    "risk_flag": buyer.risk_flag,
+                    "nickname": buyer.nickname,
+                    "phone": buyer.phone,
+                    "tags": "|".join(tags) or None,
+                }
+            )
         ratings = []
         self.ratings.sort(key=lambda r: (r[0], r[1]))
         for n, (rated, cid, sid, bid, aid, score, robot, chosen_tags) in enumerate(self.ratings, start=1):
-            ratings.append({"rating_id": f"rt{n:07d}", "conversation_id": cid, "shop_id": sid,
-                            "buyer_id": bid, "agent_id": aid, "rated_at": at(rated), "score": score,
-                            "robot": robot, "tags": chosen_tags})
+            ratings.append(
+                {
+                    "rating_id": f"rt{n:07d}",
+                    "conversation_id": cid,
+                    "shop_id": sid,
+                    "buyer_id": bid,
+                    "agent_id": aid,
+                    "rated_at": at(rated),
+                    "score": score,
+                    "robot": robot,
+                    "tags": chosen_tags,
+                }
+            )
         products, skus = product_rows(self.shops)
-        out = {"shops": shop_rows(self.shops), "agents": agent_rows(self.shops), "products": products,
-               "skus": skus, "buyers": buyers, "messages": self.messages}
+        out = {
+            "shops": shop_rows(self.shops),
+            "agents": agent_rows(self.shops),
+            "products": products,
+            "skus": skus,
+            "buyers": buyers,
+            "messages": self.messages,
+        }
         out.update(self.ledger.rows())
         out["ratings"] = ratings
         return {name: out[name] for name in TABLE_FIELDS}

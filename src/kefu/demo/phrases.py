@@ -490,8 +490,16 @@ CONVERSATION.update(AFTERSALE)  # the after-sale steps live in their own module
 # The refund reason a buyer picks follows what they said in the chat: key of what they said ->
 # (reason when no hint matches, (words in the message, reason) ...).
 REASON_HINTS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
-    "return.ask": ("七天无理由", (("尺码", "尺码不合适"), ("有点大", "尺码不合适"), ("太紧", "尺码不合适"),
-                                ("买多了", "不想要了"), ("不喜欢", "七天无理由"))),
+    "return.ask": (
+        "七天无理由",
+        (
+            ("尺码", "尺码不合适"),
+            ("有点大", "尺码不合适"),
+            ("太紧", "尺码不合适"),
+            ("买多了", "不想要了"),
+            ("不喜欢", "七天无理由"),
+        ),
+    ),
     "quality.ask": ("质量问题", (("疹子", "使用后过敏"),)),
 }
 
@@ -507,21 +515,64 @@ REFUND_AFTER: dict[str, tuple[str | None, ...]] = {
 
 # An answer that must fit the question just asked uses the question's variant index (the lists line up).
 PAIRED: dict[str, str] = {
-    "stock.alt": "stock.no", "stock.alt_answer": "stock.alt", "fit.answer": "fit.ask",
-    "fit.reassure": "fit.worry", "spec.answer": "spec.ask", "spec.more_answer": "spec.more",
-    "ship.answer": "ship.ask", "ship.alt_answer": "ship.alt_ask", "bargain.offer": "bargain.push",
+    "stock.alt": "stock.no",
+    "stock.alt_answer": "stock.alt",
+    "fit.answer": "fit.ask",
+    "fit.reassure": "fit.worry",
+    "spec.answer": "spec.ask",
+    "spec.more_answer": "spec.more",
+    "ship.answer": "ship.ask",
+    "ship.alt_answer": "ship.alt_ask",
+    "bargain.offer": "bargain.push",
     "bargain.hold": "bargain.ask",
-    "gift.answer": "gift.ask", "pay.help": "pay.fail", "follow.answer": "follow.reply",
-    "human.bot_answer": "human.ask", "human.answer": "human.repeat", "missing.solution": "missing.ask",
-    "bargain.accept": "bargain.offer", "bargain.close_accept": "bargain.accept",
+    "gift.answer": "gift.ask",
+    "pay.help": "pay.fail",
+    "follow.answer": "follow.reply",
+    "human.bot_answer": "human.ask",
+    "human.answer": "human.repeat",
+    "missing.solution": "missing.ask",
+    "bargain.accept": "bargain.offer",
+    "bargain.close_accept": "bargain.accept",
 }
 
 # Every placeholder a wording may use; the generator fills all of them for each conversation.
 CONTEXT_KEYS: tuple[str, ...] = (
-    "shop", "agent", "product", "sku", "sku2", "price", "low_price", "city", "origin", "courier",
-    "alt_courier", "days", "days2", "fee", "height", "weight", "size", "fit", "skin", "phone", "taste",
-    "feature", "coupon", "gift", "restock", "address", "masked_phone", "order_tail", "tracking_tail",
-    "hub", "stuck_days", "since", "qty", "qty_less", "refund_amount", "hours",
+    "shop",
+    "agent",
+    "product",
+    "sku",
+    "sku2",
+    "price",
+    "low_price",
+    "city",
+    "origin",
+    "courier",
+    "alt_courier",
+    "days",
+    "days2",
+    "fee",
+    "height",
+    "weight",
+    "size",
+    "fit",
+    "skin",
+    "phone",
+    "taste",
+    "feature",
+    "coupon",
+    "gift",
+    "restock",
+    "address",
+    "masked_phone",
+    "order_tail",
+    "tracking_tail",
+    "hub",
+    "stuck_days",
+    "since",
+    "qty",
+    "qty_less",
+    "refund_amount",
+    "hours",
 )
 
 TRANSFER_KEYS: tuple[str, ...] = ("from", "to")
@@ -530,6 +581,7 @@ SKIN_TYPES = ("干皮", "油皮", "混油皮", "敏感肌", "混干皮")
 PHONE_MODELS = ("苹果15", "华为Mate60", "小米14", "vivo X100", "OPPO Reno11", "荣耀90")
 TASTES = ("微辣", "香甜", "咸香", "清淡")
 FITS = ("宽松", "修身", "标准")
+
 
 def placeholders(text: str) -> set[str]:
     """The placeholder names a wording uses."""

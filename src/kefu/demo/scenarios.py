@@ -77,19 +77,40 @@ TOPICS: dict[str, tuple[Step, ...]] = {
 }
 TOPIC_WEIGHTS = {"stock": 16, "stock_out": 3, "fit": 14, "spec": 12, "ship": 14, "bargain": 9, "gift": 5}
 PEAK_TOPIC_WEIGHTS = {
-    "stock": 18, "stock_out": 6, "fit": 10, "spec": 6, "ship": 12, "bargain": 16, "gift": 12,
+    "stock": 18,
+    "stock_out": 6,
+    "fit": 10,
+    "spec": 6,
+    "ship": 12,
+    "bargain": 16,
+    "gift": 12,
 }
 # How many topics one chat covers (1, 2, 3 or 4).
 TOPIC_COUNT_CUM = cumulative((24, 38, 28, 10))
 # Chance that a chat about a topic ends in an order (before the agent's skill is applied).
-TOPIC_CONVERSION = {"stock": 0.38, "stock_out": 0.1, "fit": 0.36, "spec": 0.24, "ship": 0.28, "bargain": 0.25,
-                    "gift": 0.3}
+TOPIC_CONVERSION = {
+    "stock": 0.38,
+    "stock_out": 0.1,
+    "fit": 0.36,
+    "spec": 0.24,
+    "ship": 0.28,
+    "bargain": 0.25,
+    "gift": 0.3,
+}
 
 # How a converting pre-sale chat closes; the order itself follows after the chat unless placed inline.
 CLOSE_BUY: tuple[tuple[float, tuple[Step, ...]], ...] = (
     (0.45, (B("buy.intent"), A("buy.confirm"))),
-    (0.25, (ORDER, B("checkout.ordered"), A("checkout.confirm"), opt(0.7, B("checkout.ok")),
-            opt(0.7, A("checkout.remark")))),
+    (
+        0.25,
+        (
+            ORDER,
+            B("checkout.ordered"),
+            A("checkout.confirm"),
+            opt(0.7, B("checkout.ok")),
+            opt(0.7, A("checkout.remark")),
+        ),
+    ),
     (0.30, ()),
 )
 CLOSE_BUY_BARGAIN: tuple[Step, ...] = (B("bargain.accept"), A("bargain.close_accept"))
@@ -105,74 +126,236 @@ TAILS: tuple[tuple[float, tuple[Step, ...]], ...] = (
 )
 
 ESCALATION: tuple[Step, ...] = (
-    B("complain.ask"), A("complain.soothe"), ("sup",), A("complain.sup"), A("complain.offer"),
+    B("complain.ask"),
+    A("complain.soothe"),
+    ("sup",),
+    A("complain.sup"),
+    A("complain.offer"),
     any_of(
         (0.65, (B("complain.accept"), ("refund", "", "complain.offer"), A("complain.close"))),
         (0.35, (B("complain.reject"), opt(0.7, A("complain.regret")))),
     ),
 )
 
-SCRIPTS: dict[str, Script] = {s.name: s for s in (
-    Script("chat", "presale", None, (), "good"),
-    Script("human", "presale", None, (
-        B("human.ask"), ("bot", "human.bot_answer"), B("human.want"), ("human",), A("human.greet"),
-        B("human.repeat"), A("human.answer"),
-    ), "good"),
-    Script("pay_trouble", "presale", "unpaid_fresh", (
-        B("pay.fail"), A("pay.help"), opt(0.4, B("close.last")), PAY, B("pay.ok"), opt(0.8, A("pay.thanks")),
-    ), "good"),
-    Script("remind_yes", "presale", "unpaid_wait", (
-        A("remind.pay"), B("remind.reply_yes"), PAY, opt(0.8, A("remind.close_yes")),
-    ), "good"),
-    Script("remind_no", "presale", "unpaid_wait", (
-        A("remind.pay"), opt(0.6, B("remind.reply_no"), A("remind.close_no")),
-    ), "good"),
-    Script("browse", "presale", None, (A("follow.browse"), B("follow.reply"), A("follow.answer")), "good"),
-    # The bot answers a common question and the buyer needs nobody else.
-    Script("bot_faq", "presale", None, (
-        B("human.ask"), ("bot", "human.bot_answer"), opt(0.5, B("close.thanks")),
-    ), "good"),
-    Script("address", "aftersale", "paid_fresh", (
-        B("addr.ask"), WHICH_ORDER, A("addr.request"), B("addr.new"), A("addr.done"),
-    ), "mixed"),
-    Script("urge", "aftersale", "paid_waiting", (
-        B("urge.ask"), WHICH_ORDER, A("urge.answer"), opt(0.5, B("urge.push"), A("urge.promise")),
-    ), "mixed", 0.12),
-    Script("stuck", "aftersale", "stuck", (
-        B("stuck.ask"), WHICH_ORDER, A("stuck.check"), ("check", "stuck.answer"),
-        opt(0.5, B("stuck.push"), A("stuck.promise")),
-    ), "tense", 0.2),
-    Script("wrong", "aftersale", "delivered", (
-        B("wrong.ask"), WHICH_ORDER, A("wrong.sorry"), IMG, A("wrong.solution"), B("wrong.ok"),
-        ("refund", "发错货", "wrong.ok"),
-    ), "mixed"),
-    Script("missing", "aftersale", "delivered", (
-        B("missing.ask"), opt(0.5, IMG), WHICH_ORDER, A("missing.check"), ("check", "missing.solution"),
-        ("refund", "少件/漏发", "missing.solution"),
-    ), "mixed"),
-    Script("damaged", "aftersale", "delivered", (
-        B("damaged.ask"), WHICH_ORDER, A("damaged.sorry"), IMG, opt(0.5, IMG), A("damaged.solution"),
-        ("refund", "商品破损", "damaged.solution"),
-    ), "tense", 0.15),
-    Script("quality", "aftersale", "delivered", (
-        B("quality.ask"), WHICH_ORDER, A("quality.sorry"), IMG, opt(0.5, B("quality.detail")),
-        A("quality.solution"),
-        ("refund", "quality.ask", "quality.solution"),
-    ), "tense", 0.2),
-    Script("return", "aftersale", "delivered_recent", (
-        B("return.ask"), WHICH_ORDER, A("return.ok"), B("return.fine"),
-        opt(0.95, ("refund", "return.ask", "full")), opt(0.8, A("return.steps")),
-    ), "mixed"),
-    Script("progress", "aftersale", "refund_pending", (
-        B("progress.ask"), WHICH_ORDER, A("progress.check"), ("check", "progress.answer"),
-    ), "mixed", 0.1),
-    Script("burst", "presale", None, (B("burst.ask"), A("burst.answer"), B("burst.ok")), "good"),
-)}
+SCRIPTS: dict[str, Script] = {
+    s.name: s
+    for s in (
+        Script("chat", "presale", None, (), "good"),
+        Script(
+            "human",
+            "presale",
+            None,
+            (
+                B("human.ask"),
+                ("bot", "human.bot_answer"),
+                B("human.want"),
+                ("human",),
+                A("human.greet"),
+                B("human.repeat"),
+                A("human.answer"),
+            ),
+            "good",
+        ),
+        Script(
+            "pay_trouble",
+            "presale",
+            "unpaid_fresh",
+            (
+                B("pay.fail"),
+                A("pay.help"),
+                opt(0.4, B("close.last")),
+                PAY,
+                B("pay.ok"),
+                opt(0.8, A("pay.thanks")),
+            ),
+            "good",
+        ),
+        Script(
+            "remind_yes",
+            "presale",
+            "unpaid_wait",
+            (
+                A("remind.pay"),
+                B("remind.reply_yes"),
+                PAY,
+                opt(0.8, A("remind.close_yes")),
+            ),
+            "good",
+        ),
+        Script(
+            "remind_no",
+            "presale",
+            "unpaid_wait",
+            (
+                A("remind.pay"),
+                opt(0.6, B("remind.reply_no"), A("remind.close_no")),
+            ),
+            "good",
+        ),
+        Script(
+            "browse", "presale", None, (A("follow.browse"), B("follow.reply"), A("follow.answer")), "good"
+        ),
+        # The bot answers a common question and the buyer needs nobody else.
+        Script(
+            "bot_faq",
+            "presale",
+            None,
+            (
+                B("human.ask"),
+                ("bot", "human.bot_answer"),
+                opt(0.5, B("close.thanks")),
+            ),
+            "good",
+        ),
+        Script(
+            "address",
+            "aftersale",
+            "paid_fresh",
+            (
+                B("addr.ask"),
+                WHICH_ORDER,
+                A("addr.request"),
+                B("addr.new"),
+                A("addr.done"),
+            ),
+            "mixed",
+        ),
+        Script(
+            "urge",
+            "aftersale",
+            "paid_waiting",
+            (
+                B("urge.ask"),
+                WHICH_ORDER,
+                A("urge.answer"),
+                opt(0.5, B("urge.push"), A("urge.promise")),
+            ),
+            "mixed",
+            0.12,
+        ),
+        Script(
+            "stuck",
+            "aftersale",
+            "stuck",
+            (
+                B("stuck.ask"),
+                WHICH_ORDER,
+                A("stuck.check"),
+                ("check", "stuck.answer"),
+                opt(0.5, B("stuck.push"), A("stuck.promise")),
+            ),
+            "tense",
+            0.2,
+        ),
+        Script(
+            "wrong",
+            "aftersale",
+            "delivered",
+            (
+                B("wrong.ask"),
+                WHICH_ORDER,
+                A("wrong.sorry"),
+                IMG,
+                A("wrong.solution"),
+                B("wrong.ok"),
+                ("refund", "发错货", "wrong.ok"),
+            ),
+            "mixed",
+        ),
+        Script(
+            "missing",
+            "aftersale",
+            "delivered",
+            (
+                B("missing.ask"),
+                opt(0.5, IMG),
+                WHICH_ORDER,
+                A("missing.check"),
+                ("check", "missing.solution"),
+                ("refund", "少件/漏发", "missing.solution"),
+            ),
+            "mixed",
+        ),
+        Script(
+            "damaged",
+            "aftersale",
+            "delivered",
+            (
+                B("damaged.ask"),
+                WHICH_ORDER,
+                A("damaged.sorry"),
+                IMG,
+                opt(0.5, IMG),
+                A("damaged.solution"),
+                ("refund", "商品破损", "damaged.solution"),
+            ),
+            "tense",
+            0.15,
+        ),
+        Script(
+            "quality",
+            "aftersale",
+            "delivered",
+            (
+                B("quality.ask"),
+                WHICH_ORDER,
+                A("quality.sorry"),
+                IMG,
+                opt(0.5, B("quality.detail")),
+                A("quality.solution"),
+                ("refund", "quality.ask", "quality.solution"),
+            ),
+            "tense",
+            0.2,
+        ),
+        Script(
+            "return",
+            "aftersale",
+            "delivered_recent",
+            (
+                B("return.ask"),
+                WHICH_ORDER,
+                A("return.ok"),
+                B("return.fine"),
+                opt(0.95, ("refund", "return.ask", "full")),
+                opt(0.8, A("return.steps")),
+            ),
+            "mixed",
+        ),
+        Script(
+            "progress",
+            "aftersale",
+            "refund_pending",
+            (
+                B("progress.ask"),
+                WHICH_ORDER,
+                A("progress.check"),
+                ("check", "progress.answer"),
+            ),
+            "mixed",
+            0.1,
+        ),
+        Script("burst", "presale", None, (B("burst.ask"), A("burst.answer"), B("burst.ok")), "good"),
+    )
+}
 
 SCRIPT_WEIGHTS = {
-    "chat": 50, "human": 5, "bot_faq": 3, "pay_trouble": 3, "remind_yes": 2.5, "remind_no": 2, "browse": 2,
-    "address": 3, "urge": 7, "stuck": 4.5, "wrong": 2, "missing": 2.5, "damaged": 2.5, "quality": 3.5,
-    "return": 4.5, "progress": 3,
+    "chat": 50,
+    "human": 5,
+    "bot_faq": 3,
+    "pay_trouble": 3,
+    "remind_yes": 2.5,
+    "remind_no": 2,
+    "browse": 2,
+    "address": 3,
+    "urge": 7,
+    "stuck": 4.5,
+    "wrong": 2,
+    "missing": 2.5,
+    "damaged": 2.5,
+    "quality": 3.5,
+    "return": 4.5,
+    "progress": 3,
 }
 # What each category's buyers run into more (or less) often than the average shop's.
 CATEGORY_BIAS = {

@@ -59,4 +59,5 @@ def fact_queries(dialect: str) -> dict[str, str]:
             "WHERE s.risk_flag IS NOT NULL AND s.risk_flag <> ''"
         ),
         "shops": "SELECT s.id AS shop_id, s.timezone, s.category, s.name FROM shops s",
+        "agents": "SELECT a.shop_id, a.agent_id, a.skill_group FROM staff a",
     }

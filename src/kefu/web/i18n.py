@@ -135,10 +135,7 @@ def from_accept_language(header: str | None) -> str | None:
 def choose_language(cookie: str | None, accept_language: str | None, default: str) -> str:
     """The UI language: the switcher's choice, the browser's wish, the configured default."""
     return (
-        supported(cookie)
-        or from_accept_language(accept_language)
-        or supported(default)
-        or FALLBACK_LANGUAGE
+        supported(cookie) or from_accept_language(accept_language) or supported(default) or FALLBACK_LANGUAGE
     )
 
 

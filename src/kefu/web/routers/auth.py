@@ -75,7 +75,12 @@ def choose_language(settings: SettingsDep, to: str, next: str = HOME) -> Respons
     language = supported(to)
     if language is not None:
         response.set_cookie(
-            LANGUAGE_COOKIE, language, max_age=LANGUAGE_COOKIE_AGE_S, path="/",
-            httponly=True, samesite="lax", secure=settings.cookie_secure,
+            LANGUAGE_COOKIE,
+            language,
+            max_age=LANGUAGE_COOKIE_AGE_S,
+            path="/",
+            httponly=True,
+            samesite="lax",
+            secure=settings.cookie_secure,
         )
     return response
