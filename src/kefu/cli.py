@@ -146,6 +146,10 @@ def export_command(folder: Path, fmt: str, db_url: str | None) -> None:
     help="Peers from a report JSON of other shops (default: same-category shops in the data).",
 )
 @click.option("--scorecard", is_flag=True, help="Grade and rank the agents (绩效) against targets.")
+@click.option("--load", "with_load", is_flag=True, help="Add conversations per agent and hour of the day.")
+@click.option(
+    "--refund-watch", is_flag=True, help="Add refund rates per product and reason against the shop's history."
+)
 @click.option(
     "--targets",
     "targets_file",
@@ -175,6 +179,8 @@ def report_command(
     peers_file: Path | None,
     scorecard: bool,
     targets_file: Path | None,
+    with_load: bool,
+    refund_watch: bool,
     engine_name: str,
 ) -> None:
     """Service metrics (shared/spec/metrics.md) for the days [--from, --to) per agent, shop and product.
@@ -207,7 +213,7 @@ def report_command(
         raise click.BadParameter(str(exc), param_hint="--to") from None
     if engine_name == "store" and db_url is None:
         raise click.UsageError("--engine store needs --db URL")
-    extras = Extras(compare=compare or peers_file is not None)
+    extras = Extras(compare=compare or peers_file is not None, load=with_load, refund_watch=refund_watch)
     if peers_file:
         import json
 
