@@ -42,7 +42,7 @@ def attributed_orders(messages: ir.Table, orders: ir.Table) -> ir.Table:
         agent_id=null_s,
         is_agent=ibis.literal(False),
         order_id=orders.order_id,
-        conversation_id=null_s,
+        conversation_id=ibis.null(messages.conversation_id.type()),
     )
     line = line_of_messages.union(line_of_orders)
     order = ["at", "kind", "ord"]
@@ -78,7 +78,9 @@ def attributed_orders(messages: ir.Table, orders: ir.Table) -> ir.Table:
         "order_id",
         agent_id=ibis.ifelse(in_window, joined.m_agent, null_s),
         credited_at=ibis.ifelse(in_window, joined.m_at, null_i),
-        credited_conversation=ibis.ifelse(in_window, joined.m_conversation, null_s),
+        credited_conversation=ibis.ifelse(
+            in_window, joined.m_conversation, ibis.null(messages.conversation_id.type())
+        ),
         channel=ibis.cases((in_window, INQUIRY), (bot_in_window, BOT_ASSISTED), else_=SILENT),
     )
     return orders.inner_join(credited, "order_id")

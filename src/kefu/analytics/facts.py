@@ -101,9 +101,45 @@ class FactTables:
     tables: dict[str, pa.Table]
     shops: dict[str, ShopInfo] = field(default_factory=dict)
     agent_groups: dict[tuple[str, str], str] = field(default_factory=dict)  # skill group: presale, ...
+    dictionaries: dict[str, pa.Array] = field(default_factory=dict)  # coded id column -> its values
 
     def has(self, name: str) -> bool:
         return name in self.tables
+
+    def decode(self, column: str, codes: list[int | None]) -> list[str | None]:
+        """The ids behind codes of a coded column (conversation_id, buyer_id)."""
+        if column not in self.dictionaries:
+            return codes  # type: ignore[return-value]
+        values = self.dictionaries[column]
+        return [None if c is None else values[c].as_py() for c in codes]
+
+
+# Ids with a value per conversation or buyer are replaced by integer codes before an engine sees
+# them: engines sort and hash integers several times faster than strings. Shops, agents and
+# products stay strings: there are few of them and they appear in the report.
+CODED = ("conversation_id", "buyer_id")
+
+
+def encode_ids(tables: dict[str, pa.Table]) -> tuple[dict[str, pa.Table], dict[str, pa.Array]]:
+    """Replace each coded id column, across all tables, by int64 codes of one shared dictionary."""
+    tables = dict(tables)
+    dictionaries = {}
+    for column in CODED:
+        holders = [name for name, table in tables.items() if column in table.column_names]
+        if not holders:
+            continue
+        chunks = [chunk for name in holders for chunk in tables[name].column(column).chunks]
+        encoded = pc.dictionary_encode(pa.chunked_array(chunks, pa.string())).combine_chunks()
+        codes = encoded.indices.cast(I64)
+        dictionaries[column] = encoded.dictionary
+        start = 0
+        for name in holders:
+            table = tables[name]
+            index = table.schema.get_field_index(column)
+            piece = codes.slice(start, table.num_rows)
+            start += table.num_rows
+            tables[name] = table.set_column(index, pa.field(column, I64), piece)
+    return tables, dictionaries
 
 
 def facts_from_dataset(tables: Mapping[str, pa.Table]) -> dict[str, pa.Table]:

@@ -27,11 +27,13 @@ def conversation_kinds(messages: ir.Table, orders: ir.Table | None) -> ir.Table:
     if orders is None:
         return per.mutate(aftersale=ibis.literal(False))
     paid = orders.filter(orders.paid.notnull())
-    null_s = ibis.null("string")
+    no_conversation = ibis.null(messages.conversation_id.type())
     line = per.select(
         "shop_id", "buyer_id", "conversation_id", at=per.first_at, kind=ibis.literal(1, "int8")
     ).union(
-        paid.select("shop_id", "buyer_id", conversation_id=null_s, at=paid.paid, kind=ibis.literal(0, "int8"))
+        paid.select(
+            "shop_id", "buyer_id", conversation_id=no_conversation, at=paid.paid, kind=ibis.literal(0, "int8")
+        )
     )
     upto = ibis.cumulative_window(group_by=["shop_id", "buyer_id"], order_by=["at", "kind"])
     line = line.mutate(last_paid=ibis.ifelse(line.kind == 0, line.at, ibis.null("int64")).max().over(upto))

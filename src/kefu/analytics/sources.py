@@ -9,7 +9,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from kefu.analytics.engines import Engine, StoreEngine
-from kefu.analytics.facts import NEEDED_FIELDS, FactTables, ShopInfo, facts_from_dataset
+from kefu.analytics.facts import NEEDED_FIELDS, FactTables, ShopInfo, encode_ids, facts_from_dataset
 from kefu.interchange.validation import Context, load_dataset
 
 Progress = Callable[[str], None]
@@ -35,7 +35,8 @@ def read_folder(
     if zone:
         for info in shops.values():
             info.zone = zone
-    return FactTables(facts_from_dataset(dataset.tables), shops, agent_groups(dataset.get("agents")))
+    tables, dictionaries = encode_ids(facts_from_dataset(dataset.tables))
+    return FactTables(tables, shops, agent_groups(dataset.get("agents")), dictionaries)
 
 
 def agent_groups(agents: pa.Table | None) -> dict[tuple[str, str], str]:
@@ -62,9 +63,9 @@ def read_store(url: str, progress: Progress | None = None) -> FactTables:
             for row in tables.pop("shops").to_pylist()
         }
         groups = agent_groups(tables.pop("agents"))
-        return FactTables(
-            {n: _normalised(n, t) for n, t in tables.items() if t.num_rows or n == "messages"}, shops, groups
-        )
+        facts = {n: _normalised(n, t) for n, t in tables.items() if t.num_rows or n == "messages"}
+        coded, dictionaries = encode_ids(facts)
+        return FactTables(coded, shops, groups, dictionaries)
     finally:
         store.close()
 

@@ -1,0 +1,234 @@
+"""服务诊断: what the supervisor's dashboard shows of one shop for one period.
+
+The shop's report row beside the previous period and its peers (comparison.py), its agents and
+products, the daily trend, and which ratings the new satisfaction rule left out and why. It all
+comes from the snapshot's whole-instance reports and from the report's own definitions (turns,
+attribution, satisfaction, `within`), narrowed to the shop and, for the trend, to each day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pyarrow as pa
+
+from kefu.analytics import satisfaction, turns
+from kefu.analytics.comparison import Compared, compare_shops
+from kefu.analytics.expressions import count_where, within
+from kefu.analytics.period import Period, bounds_table
+from kefu.analytics.rows import ratio
+from kefu.analytics.snapshots import Snapshot
+
+# Peers' figures are shown only when this many shops give them: with fewer, the mean would let a
+# lead read another shop's own figure.
+MIN_PEERS = 3
+LONGEST_PERIOD_DAYS = 366  # the trend has a point per day; a longer period is refused
+
+TREND_KEYS = (
+    "served_buyers",
+    "turns",
+    "avg_response_s",
+    "reply_within_30s_rate",
+    "paid_buyers",
+    "sales",
+    "inquiry_conversion_rate",
+    "ratings",
+    "satisfaction_old",
+)
+
+
+@dataclass
+class Exclusions:
+    """The period's ratings of the shop, and how many each step of the new rule removed."""
+
+    ratings: int = 0
+    flagged: int = 0  # step 1: buyers with a risk flag
+    robot: int = 0  # step 2: ratings marked robot
+    repeated: int = 0  # steps 3 and 4: within 10 minutes of the buyer's previous, or after their third
+    counted: int = 0
+
+
+@dataclass
+class Diagnosis:
+    shop_id: str
+    period: Period
+    previous: Period
+    segment: str
+    channel: str
+    shop: dict | None  # the shop's report row; None when the shop appears nowhere in the data
+    before: dict | None  # the same row for the previous period
+    compared: dict[str, Compared] = field(default_factory=dict)
+    agents: list[dict] = field(default_factory=list)
+    products: list[dict] = field(default_factory=list)
+    trend: list[dict] = field(default_factory=list)
+    exclusions: Exclusions = field(default_factory=Exclusions)
+
+    def peers_shown(self, key: str) -> bool:
+        found = self.compared.get(key)
+        return found is not None and found.peers >= MIN_PEERS
+
+
+def default_period(snapshot: Snapshot, shop_id: str, today: date | None = None, days: int = 7) -> Period:
+    """The last `days` days up to today on the shop's calendar, or up to the shop's last day with data."""
+    end = today or datetime.now(ZoneInfo(snapshot.zone_of(shop_id))).date()
+    last = snapshot.last_day_with_data(shop_id)
+    if last is not None and last < end:
+        end = last
+    return Period(end - timedelta(days=days - 1), end + timedelta(days=1))
+
+
+def diagnose(
+    snapshot: Snapshot, shop_id: str, period: Period, segment: str = "all", channel: str = "all"
+) -> Diagnosis:
+    """Everything the diagnosis page shows of `shop_id` (kept by the snapshot per period and filters)."""
+    if period.days > LONGEST_PERIOD_DAYS:
+        raise ValueError(f"a period of at most {LONGEST_PERIOD_DAYS} days")
+    return snapshot.remembered(
+        ("diagnosis", shop_id, period, segment, channel),
+        lambda: _diagnose(snapshot, shop_id, period, segment, channel),
+    )
+
+
+def _diagnose(snapshot: Snapshot, shop_id: str, period: Period, segment: str, channel: str) -> Diagnosis:
+    current = snapshot.report(period, segment, channel)
+    previous = snapshot.report(period.previous(), segment, channel)
+    row = next((r for r in current.shops if r["shop_id"] == shop_id), None)
+    before = next((r for r in previous.shops if r["shop_id"] == shop_id), None)
+    diagnosis = Diagnosis(shop_id, period, period.previous(), segment, channel, row, before)
+    if row is None:
+        return diagnosis
+    diagnosis.compared = compare_shops(current, previous, snapshot.shops).get(shop_id, {})
+    diagnosis.agents = [r for r in current.agents if r["shop_id"] == shop_id]
+    diagnosis.products = [r for r in current.products if r["shop_id"] == shop_id]
+    tables = snapshot.narrowed(segment, channel)
+    diagnosis.trend = daily_trend(snapshot, tables, shop_id, period)
+    if tables.get("ratings") is not None:
+        diagnosis.exclusions = rating_exclusions(snapshot, tables, shop_id, period)
+    return diagnosis
+
+
+def shop_bounds(snapshot: Snapshot, shop_id: str, period: Period, name: str = "shop_bounds") -> ir.Table:
+    zone = snapshot.zone_of(shop_id)
+    return snapshot.engine.load(name, bounds_table(period, [shop_id], {shop_id: zone}, zone))
+
+
+def day_bounds(snapshot: Snapshot, shop_id: str, period: Period) -> ir.Table:
+    """One bounds row per day of the period, numbered by `day`: `within` then places rows on days."""
+    zone = snapshot.zone_of(shop_id)
+    days = [
+        bounds_table(Period(d, d + timedelta(days=1)), [shop_id], {shop_id: zone}, zone)
+        for d in _days(period)
+    ]
+    table = pa.concat_tables(days)
+    table = table.append_column("day", pa.array(np.arange(table.num_rows, dtype=np.int64)))
+    return snapshot.engine.load("trend_days", table)
+
+
+def _days(period: Period) -> list[date]:
+    return [period.date_from + timedelta(days=i) for i in range(period.days)]
+
+
+def daily_trend(snapshot: Snapshot, tables: dict[str, ir.Table], shop_id: str, period: Period) -> list[dict]:
+    """Per day of the period: the shop's service, sales and ratings figures of that day alone."""
+    engine = snapshot.engine
+    days = day_bounds(snapshot, shop_id, period)
+    points: list[dict] = [{"day": d.isoformat()} for d in _days(period)]
+
+    def put(expr: ir.Table) -> None:
+        for r in engine.fetch(expr).to_pylist():
+            points[r.pop("day")].update(r)
+
+    messages = tables["messages"]
+    steps = snapshot.turn_steps(messages)
+    answered = within(turns.answers(steps.filter(steps.shop_id == shop_id)), "turn_at", days)
+    put(
+        answered.group_by("day").aggregate(
+            turns=answered.count(),
+            response_us=answered.response_us.cast("float64").mean(),
+            fast=count_where(answered.response_us <= turns.WITHIN_30S_US),
+        )
+    )
+    sent = messages.filter((messages.sender == "agent") & (messages.shop_id == shop_id))
+    sent = within(sent, "at", days)
+    put(sent.group_by("day").aggregate(served_buyers=sent.buyer_id.nunique()))
+    orders = tables.get("orders")
+    if orders is not None:
+        credited = snapshot.credited(messages, orders)
+        counted = credited.filter(credited.agent_id.notnull() & (credited.shop_id == shop_id))
+        counted = within(counted, "credited_at", days)
+        paid = counted.paid.notnull()
+        put(
+            counted.group_by("day").aggregate(
+                paid_buyers=counted.buyer_id.nunique(where=paid), cents=counted.cents.sum(where=paid)
+            )
+        )
+    ratings = tables.get("ratings")
+    if ratings is not None:
+        rated = within(ratings.filter(ratings.shop_id == shop_id), "at", days)
+        put(
+            rated.group_by("day").aggregate(
+                ratings=rated.count(), good=count_where(rated.score.isin(satisfaction.GOOD_SCORES))
+            )
+        )
+    for point in points:
+        turns_n = point.pop("turns", 0)
+        response_us = point.pop("response_us", None)
+        fast = point.pop("fast", 0)
+        point["turns"] = turns_n
+        point["avg_response_s"] = None if response_us is None else response_us / 1e6
+        point["reply_within_30s_rate"] = ratio(fast, turns_n)
+        point.setdefault("served_buyers", 0)
+        if orders is not None:
+            point["paid_buyers"] = point.get("paid_buyers") or 0
+            point["sales"] = round((point.pop("cents", None) or 0) / 100, 2)
+            point["inquiry_conversion_rate"] = ratio(point["paid_buyers"], point["served_buyers"])
+        if ratings is not None:
+            point["ratings"] = point.get("ratings") or 0
+            point["satisfaction_old"] = ratio(point.pop("good", 0), point["ratings"])
+    return points
+
+
+def rating_exclusions(
+    snapshot: Snapshot, tables: dict[str, ir.Table], shop_id: str, period: Period
+) -> Exclusions:
+    """How many of the shop's ratings in the period each step of the new rule removed.
+
+    Steps 1 and 2 are told apart by asking satisfaction.ratings_in_period twice: once as the
+    rule reads the ratings, once as if none were a robot's (then only the flag excludes one).
+    """
+    engine = snapshot.engine
+    bounds = shop_bounds(snapshot, shop_id, period)
+    ratings, buyers = tables["ratings"], tables.get("buyers")
+    ratings = ratings.filter(ratings.shop_id == shop_id)
+    rated = engine.fetch(satisfaction.ratings_in_period(ratings, buyers, bounds))
+    eligible = int(np.count_nonzero(rated.column("eligible").to_numpy(zero_copy_only=False)))
+    kept = int(np.count_nonzero(satisfaction.counted(rated)))
+    as_people = ratings.mutate(robot=ibis.literal(0, "int64"))
+    unflagged = engine.fetch(satisfaction.ratings_in_period(as_people, buyers, bounds))
+    flagged = unflagged.num_rows - int(
+        np.count_nonzero(unflagged.column("eligible").to_numpy(zero_copy_only=False))
+    )
+    total = rated.num_rows
+    return Exclusions(
+        ratings=total,
+        flagged=flagged,
+        robot=total - eligible - flagged,
+        repeated=eligible - kept,
+        counted=kept,
+    )
+
+
+def warm_defaults(snapshot: Snapshot, today: date | None = None) -> None:
+    """Compute every shop's default diagnosis, so that the first visit finds it ready."""
+    for shop_id in sorted(snapshot.shops):
+        if snapshot.last_day_with_data(shop_id) is not None:
+            diagnose(snapshot, shop_id, default_period(snapshot, shop_id, today))
+
+
+def _utc_day(us: int, zone: str) -> date:
+    return datetime.fromtimestamp(us / 1e6, UTC).astimezone(ZoneInfo(zone)).date()
