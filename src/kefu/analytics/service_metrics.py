@@ -15,10 +15,9 @@ AGENT, SHOP = ["shop_id", "agent_id"], ["shop_id"]
 
 def response_metrics(engine: Engine, messages: ir.Table, bounds: ir.Table, rows: Rows) -> None:
     """turns, avg/first response, 30 s and 3 min rates, slow replies; unanswered turns, last word."""
-    steps = turns.turn_steps(messages)
-    steps = engine.keep(steps.filter(steps.starts | steps.answers | steps.last), "steps")
-    answered = within(turns.answers(steps), "turn_at", bounds)
-    first = answered.filter(answered.turn_no == 1)
+    every_turn = engine.keep(turns.turn_table(messages), "turns")
+    answered = within(turns.answers(every_turn), "turn_at", bounds)
+    first = answered.filter(answered.first)
     for group in (AGENT, SHOP):
         agg = answered.group_by(group).aggregate(
             turns=answered.count(),
@@ -39,12 +38,12 @@ def response_metrics(engine: Engine, messages: ir.Table, bounds: ir.Table, rows:
         for r in fetch_rows(engine, firsts):
             rows.put(group, r)["first_response_s"] = r["avg"] / 1e6
 
-    started = within(turns.turn_starts(steps), "turn_at", bounds)
+    started = within(every_turn, "turn_at", bounds)
     for r in fetch_rows(engine, started.group_by("shop_id").aggregate(n=started.count())):
         rows.shop(r["shop_id"])["unanswered_turns"] = r["n"]
     for r in fetch_rows(engine, answered.group_by("shop_id").aggregate(n=answered.count())):
         rows.shop(r["shop_id"])["unanswered_turns"] -= r["n"]
-    talks = within(turns.conversations(steps), "started", bounds)
+    talks = within(turns.conversations(every_turn), "started", bounds)
     last_word = talks.group_by("shop_id").aggregate(n=count_where(talks.buyer_last))
     for r in fetch_rows(engine, last_word):
         rows.shop(r["shop_id"])["buyer_last_word_conversations"] = r["n"]

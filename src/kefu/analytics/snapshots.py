@@ -162,8 +162,13 @@ class Snapshot:
         return self.remembered(
             ("report", period, segment, channel),
             lambda: build_report(
-                self.engine, self.tables, self.shops, period, self.default_zone,
-                segment=segment, channel=channel,
+                self.engine,
+                self.tables,
+                self.shops,
+                period,
+                self.default_zone,
+                segment=segment,
+                channel=channel,
             ),
             keep=KEPT_REPORTS,
         )
@@ -181,7 +186,9 @@ class Snapshot:
         tables = dict(self.tables)
         if segment == "all" and channel == "all":
             return tables
-        kinds = self.engine.keep(segments.conversation_kinds(tables["messages"], tables.get("orders")), "kinds")
+        kinds = self.engine.keep(
+            segments.conversation_kinds(tables["messages"], tables.get("orders")), "kinds"
+        )
         chosen = segments.selected_conversations(kinds, segment, channel)
         tables["messages"] = tables["messages"].semi_join(chosen, "conversation_id")
         if tables.get("ratings") is not None:
@@ -246,11 +253,18 @@ def store_version(engine: StoreEngine) -> tuple:
         return select(func.max(column)).scalar_subquery()
 
     query = select(
-        count(Message), greatest(Message.id),
-        count(Order), greatest(Order.id), count(Order, Order.paid_at.is_not(None)),
-        count(Rating), greatest(Rating.id),
-        count(Refund), greatest(Refund.id), count(Refund, Refund.status == "completed"),
-        count(Review), greatest(Review.id),
+        count(Message),
+        greatest(Message.id),
+        count(Order),
+        greatest(Order.id),
+        count(Order, Order.paid_at.is_not(None)),
+        count(Rating),
+        greatest(Rating.id),
+        count(Refund),
+        greatest(Refund.id),
+        count(Refund, Refund.status == "completed"),
+        count(Review),
+        greatest(Review.id),
         count(Shop),
     )
     with engine.connect() as conn:
@@ -262,7 +276,9 @@ def load_snapshot(url: str, default_zone: str, version: tuple = ()) -> Snapshot:
     facts = read_store(url)
     snapshot = Snapshot.over(SnapshotEngine(), facts, default_zone, url=url, version=version)
     rows = facts.tables["messages"].num_rows
-    log.info("analytics snapshot of %s: %d messages in %.1f s", _redacted(url), rows, time.perf_counter() - started)
+    log.info(
+        "analytics snapshot of %s: %d messages in %.1f s", _redacted(url), rows, time.perf_counter() - started
+    )
     return snapshot
 
 
@@ -287,6 +303,7 @@ class _Store:
         self.snapshot: Snapshot | None = None
         self.checked = 0.0
         self.reloading: threading.Thread | None = None
+        self.warm: Warm | None = None
 
 
 class Snapshots:
@@ -301,19 +318,25 @@ class Snapshots:
         self._stores: dict[str, _Store] = {}
         self._lock = threading.Lock()
 
-    def get(self, url: str, default_zone: str = "Asia/Shanghai") -> Snapshot:
-        """The store's snapshot: loaded now if there is none, else current to a few seconds."""
+    def get(self, url: str, default_zone: str = "Asia/Shanghai", warm: Warm | None = None) -> Snapshot:
+        """The store's snapshot: loaded now if there is none, else current to a few seconds.
+
+        `warm` (the first given for a store) runs on each new snapshot before it is used: after
+        the first load in the background, on a reload before the new snapshot replaces the old.
+        """
         with self._lock:
             store = self._stores.get(url)
             if store is None:
                 store = self._stores[url] = _Store(url)
+            store.warm = store.warm or warm or self.warm
         with store.lock:
             if store.snapshot is None:
                 version = store_version(store.engine)
                 store.snapshot = load_snapshot(url, default_zone, version)
                 store.checked = time.monotonic()
-                if self.warm is not None:
-                    self._start(store, lambda: self._warm(store.snapshot))
+                if store.warm is not None:
+                    first = store.snapshot
+                    self._start(store, lambda: store.warm(first))
                 return store.snapshot
             if time.monotonic() - store.checked >= self.check_interval_s and store.reloading is None:
                 store.checked = time.monotonic()
@@ -346,14 +369,11 @@ class Snapshots:
 
     def _reload(self, store: _Store, default_zone: str, version: tuple) -> None:
         fresh = load_snapshot(store.url, default_zone, version)
-        self._warm(fresh)
-        old, store.snapshot = store.snapshot, fresh
-        if old is not None:
-            old.close()
-
-    def _warm(self, snapshot: Snapshot | None) -> None:
-        if self.warm is not None and snapshot is not None:
-            self.warm(snapshot)
+        if store.warm is not None:
+            store.warm(fresh)
+        # The old snapshot is not closed: a request may still be reading it. It goes when the
+        # last reference does.
+        store.snapshot = fresh
 
     def forget(self, url: str) -> None:
         """Drop a store's snapshot (its memory goes with it)."""
@@ -369,12 +389,17 @@ class Snapshots:
 SNAPSHOTS = Snapshots()
 
 
-def get_snapshot(url: str, default_zone: str = "Asia/Shanghai") -> Snapshot:
-    return SNAPSHOTS.get(url, default_zone)
+def get_snapshot(url: str, default_zone: str = "Asia/Shanghai", warm: Warm | None = None) -> Snapshot:
+    return SNAPSHOTS.get(url, default_zone, warm)
 
 
 def get_shop_report(
-    url: str, shop_id: str, period: Period, *, segment: str = "all", channel: str = "all",
+    url: str,
+    shop_id: str,
+    period: Period,
+    *,
+    segment: str = "all",
+    channel: str = "all",
     default_zone: str = "Asia/Shanghai",
 ) -> Report:
     """One shop's report for `period` from the store's snapshot (equal to `report_on(..., shop_id)`)."""
