@@ -199,6 +199,7 @@ def list_shops(engine: Engine, facts: dict[str, ir.Table]) -> list[str]:
 
 # What a row holds when nothing happened, given which tables exist.
 _NEEDS = {
+    # A refund reaches its shop through its order: without orders there are no refund figures.
     "orders": {
         *SALES_KEYS,
         "orders",
@@ -206,6 +207,8 @@ _NEEDS = {
         "inquiry_orders",
         "bot_assisted_orders",
         "silent_orders",
+        "refund_rate",
+        "refund_reasons",
     },
     "refunds": {"refund_rate", "refund_reasons"},
     "ratings": {"ratings", "ratings_counted", "satisfaction_old", "satisfaction_new"},
