@@ -51,7 +51,11 @@ def test_three_minute_rate_slow_replies_and_reply_question_ratio(folder):
 
 def test_bot_resolution_and_hand_over(folder):
     shop = report(folder)["shops"][0]
-    assert (shop["bot_conversations"], shop["bot_handover_rate"], shop["bot_resolution_rate"]) == (2, 0.5, 0.5)
+    assert (shop["bot_conversations"], shop["bot_handover_rate"], shop["bot_resolution_rate"]) == (
+        2,
+        0.5,
+        0.5,
+    )
 
 
 def test_pre_sale_and_after_sale_split_the_conversations(folder):
