@@ -9,7 +9,7 @@ attribution, satisfaction, `within`), narrowed to the shop and, for the trend, t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import ibis
@@ -17,7 +17,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
 
-from kefu.analytics import satisfaction, turns
+from kefu.analytics import satisfaction, segments, turns
 from kefu.analytics.comparison import Compared, compare_shops
 from kefu.analytics.expressions import count_where, within
 from kefu.analytics.period import Period, bounds_table
@@ -67,6 +67,7 @@ class Diagnosis:
     products: list[dict] = field(default_factory=list)
     trend: list[dict] = field(default_factory=list)
     exclusions: Exclusions = field(default_factory=Exclusions)
+    previous_ready: bool = True  # False: the previous period is not computed yet (no 环比 shown)
 
     def peers_shown(self, key: str) -> bool:
         found = self.compared.get(key)
@@ -83,33 +84,54 @@ def default_period(snapshot: Snapshot, shop_id: str, today: date | None = None, 
 
 
 def diagnose(
-    snapshot: Snapshot, shop_id: str, period: Period, segment: str = "all", channel: str = "all"
+    snapshot: Snapshot,
+    shop_id: str,
+    period: Period,
+    segment: str = "all",
+    channel: str = "all",
+    *,
+    previous: bool = True,
 ) -> Diagnosis:
-    """Everything the diagnosis page shows of `shop_id` (kept by the snapshot per period and filters)."""
+    """Everything the diagnosis page shows of `shop_id`, from what the snapshot keeps.
+
+    With `previous=False` the previous period's report is used only if the snapshot has it
+    already (`previous_ready` says whether it did): a page can then answer after one report
+    and fetch the previous-period change (环比) in a second request.
+    """
     if period.days > LONGEST_PERIOD_DAYS:
         raise ValueError(f"a period of at most {LONGEST_PERIOD_DAYS} days")
-    return snapshot.remembered(
-        ("diagnosis", shop_id, period, segment, channel),
-        lambda: _diagnose(snapshot, shop_id, period, segment, channel),
-    )
-
-
-def _diagnose(snapshot: Snapshot, shop_id: str, period: Period, segment: str, channel: str) -> Diagnosis:
-    current = snapshot.report(period, segment, channel)
-    previous = snapshot.report(period.previous(), segment, channel)
-    row = next((r for r in current.shops if r["shop_id"] == shop_id), None)
-    before = next((r for r in previous.shops if r["shop_id"] == shop_id), None)
-    diagnosis = Diagnosis(shop_id, period, period.previous(), segment, channel, row, before)
-    if row is None:
+    with snapshot.lock:
+        current = snapshot.report(period, segment, channel)
+        earlier = period.previous()
+        if previous:
+            before_report = snapshot.report(earlier, segment, channel)
+        else:
+            before_report = snapshot.kept_report(earlier, segment, channel)
+        row = next((r for r in current.shops if r["shop_id"] == shop_id), None)
+        diagnosis = Diagnosis(shop_id, period, earlier, segment, channel, row, None)
+        diagnosis.previous_ready = before_report is not None
+        if row is None:
+            return diagnosis
+        if before_report is not None:
+            diagnosis.before = next((r for r in before_report.shops if r["shop_id"] == shop_id), None)
+        diagnosis.compared = compare_shops(current, before_report, snapshot.shops).get(shop_id, {})
+        diagnosis.agents = [r for r in current.agents if r["shop_id"] == shop_id]
+        diagnosis.products = [r for r in current.products if r["shop_id"] == shop_id]
+        diagnosis.trend, diagnosis.exclusions = snapshot.remembered(
+            ("days", shop_id, period, segment, channel),
+            lambda: _days_and_exclusions(snapshot, shop_id, period, segment, channel),
+        )
         return diagnosis
-    diagnosis.compared = compare_shops(current, previous, snapshot.shops).get(shop_id, {})
-    diagnosis.agents = [r for r in current.agents if r["shop_id"] == shop_id]
-    diagnosis.products = [r for r in current.products if r["shop_id"] == shop_id]
+
+
+def _days_and_exclusions(
+    snapshot: Snapshot, shop_id: str, period: Period, segment: str, channel: str
+) -> tuple[list[dict], Exclusions]:
     tables = snapshot.narrowed(segment, channel)
-    diagnosis.trend = daily_trend(snapshot, tables, shop_id, period)
-    if tables.get("ratings") is not None:
-        diagnosis.exclusions = rating_exclusions(snapshot, tables, shop_id, period)
-    return diagnosis
+    trend = daily_trend(snapshot, tables, shop_id, period)
+    if tables.get("ratings") is None:
+        return trend, Exclusions()
+    return trend, rating_exclusions(snapshot, tables, shop_id, period)
 
 
 def shop_bounds(snapshot: Snapshot, shop_id: str, period: Period, name: str = "shop_bounds") -> ir.Table:
@@ -144,8 +166,8 @@ def daily_trend(snapshot: Snapshot, tables: dict[str, ir.Table], shop_id: str, p
             points[r.pop("day")].update(r)
 
     messages = tables["messages"]
-    steps = snapshot.turn_steps(messages)
-    answered = within(turns.answers(steps.filter(steps.shop_id == shop_id)), "turn_at", days)
+    every_turn = snapshot.turn_table(messages)
+    answered = within(turns.answers(every_turn.filter(every_turn.shop_id == shop_id)), "turn_at", days)
     put(
         answered.group_by("day").aggregate(
             turns=answered.count(),
@@ -224,11 +246,17 @@ def rating_exclusions(
 
 
 def warm_defaults(snapshot: Snapshot, today: date | None = None) -> None:
-    """Compute every shop's default diagnosis, so that the first visit finds it ready."""
-    for shop_id in sorted(snapshot.shops):
-        if snapshot.last_day_with_data(shop_id) is not None:
-            diagnose(snapshot, shop_id, default_period(snapshot, shop_id, today))
-
-
-def _utc_day(us: int, zone: str) -> date:
-    return datetime.fromtimestamp(us / 1e6, UTC).astimezone(ZoneInfo(zone)).date()
+    """Work out ahead what the first clicks need: each shop's last 7 and last 30 days, then what
+    each filter keeps (the conversations it chooses, their turns and attributed orders)."""
+    for days in (7, 30):
+        for shop_id in sorted(snapshot.shops):
+            if snapshot.last_day_with_data(shop_id) is not None:
+                diagnose(snapshot, shop_id, default_period(snapshot, shop_id, today, days))
+    for segment in segments.SEGMENTS:
+        for channel in segments.CHANNELS:
+            # One filter at a time, so that requests get the engine between them.
+            with snapshot.lock:
+                tables = snapshot.narrowed(segment, channel)
+                snapshot.turn_table(tables["messages"])
+                if tables.get("orders") is not None:
+                    snapshot.credited(tables["messages"], tables["orders"])

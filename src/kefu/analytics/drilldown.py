@@ -120,10 +120,11 @@ def _per_conversation(
     messages = tables["messages"]
     no_value = ibis.null("float64")
     if kind in (ANSWERED, FIRST):
-        steps = snapshot.turn_steps(messages)
-        answered = within(turns.answers(steps.filter(steps.shop_id == shop_id)), "turn_at", bounds)
+        every_turn = snapshot.turn_table(messages)
+        answered = turns.answers(every_turn.filter(every_turn.shop_id == shop_id))
+        answered = within(answered, "turn_at", bounds)
         if kind == FIRST:
-            answered = answered.filter(answered.turn_no == 1)
+            answered = answered.filter(answered["first"])
         answered = _of_agent(answered, agent_id)
         return answered.group_by("conversation_id").aggregate(
             items=answered.count(),

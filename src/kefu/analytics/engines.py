@@ -105,16 +105,18 @@ class StoreEngine(Engine):
         self.store_dialect = "postgresql" if self.dialect == "postgres" else "sqlite"
 
     def facts(self, queries: dict[str, str]) -> dict[str, ir.Table]:
-        """The store's fact queries as tables with the fact types (VARCHAR(64) is just a string here)."""
-        from kefu.analytics.facts import FACT_COLUMNS
+        """The store's fact queries as tables of the fact types.
 
-        tables = {}
-        for name, sql in queries.items():
-            table = self.con.sql(sql, dialect=self.dialect)
-            if name in FACT_COLUMNS:
-                table = table.cast(ibis.Schema.from_pyarrow(FACT_COLUMNS[name]))
-            tables[name] = table
-        return tables
+        The types are given, not guessed: Ibis would read a SQLite query's computed columns from
+        its first row, which an empty table does not have.
+        """
+        from kefu.analytics.facts import FACT_COLUMNS, SIDE_COLUMNS
+
+        schemas = FACT_COLUMNS | SIDE_COLUMNS
+        return {
+            name: self.con.sql(sql, schema=ibis.Schema.from_pyarrow(schemas[name]), dialect=self.dialect)
+            for name, sql in queries.items()
+        }
 
     def load(self, name: str, data: pa.Table) -> ir.Table:
         table = f"{name}_{next(_names)}"

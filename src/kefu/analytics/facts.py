@@ -69,6 +69,12 @@ FACT_COLUMNS: dict[str, pa.Schema] = {
     "buyers": pa.schema([("buyer_id", S), ("shop_id", S), ("risk_flag", S)]),
 }
 
+# What else a report reads of the store: each shop's zone and category, each agent's skill group.
+SIDE_COLUMNS: dict[str, pa.Schema] = {
+    "shops": pa.schema([("shop_id", S), ("timezone", S), ("category", S), ("name", S)]),
+    "agents": pa.schema([("shop_id", S), ("agent_id", S), ("skill_group", S)]),
+}
+
 # Which interchange column each fact column comes from, where the name differs.
 _RENAMED = {
     "messages": {"at": "sent_at"},

@@ -103,7 +103,6 @@ def build_report(
     `segment` (pre-sale, after-sale) and `channel` (human, bot) narrow the conversations that
     count; see segments.py. The contract's figures are those with both left at "all".
     """
-    segments.check(segment, channel)
     step = progress or (lambda message: None)
     if shop_id is not None:
         facts = only_shop(facts, shop_id)
@@ -111,15 +110,9 @@ def build_report(
     shop_ids = list_shops(engine, facts)
     zones = {s: i.zone for s, i in shops.items()}
     bounds = engine.load("bounds", bounds_table(period, shop_ids, zones, default_zone))
+    facts = segments.narrow(engine, facts, segment, channel)
     orders, items, refunds = facts.get("orders"), facts.get("order_items"), facts.get("refunds")
     messages, ratings = facts["messages"], facts.get("ratings")
-    if segment != "all" or channel != "all":
-        step("choosing conversations")
-        kinds = engine.keep(segments.conversation_kinds(messages, orders), "kinds")
-        chosen = segments.selected_conversations(kinds, segment, channel)
-        messages = messages.semi_join(chosen, "conversation_id")
-        if ratings is not None:
-            ratings = ratings.semi_join(chosen, "conversation_id")
     rows = Rows(shop_ids)
 
     step("turns and response times")

@@ -152,12 +152,7 @@ def _bounds_and_tables(engine, tables, shops, period, default_zone, shop_id, ext
     zones = {s: i.zone for s, i in shops.items()}
     bounds = engine.load("bounds", bounds_table(period, shop_ids, zones, default_zone))
     filters = extras.filters
-    if filters.get("segment", "all") != "all" or filters.get("channel", "all") != "all":
-        kinds = engine.keep(segments.conversation_kinds(chosen["messages"], chosen.get("orders")), "kinds")
-        picked = segments.selected_conversations(
-            kinds, filters.get("segment", "all"), filters.get("channel", "all")
-        )
-        chosen = dict(chosen, messages=chosen["messages"].semi_join(picked, "conversation_id"))
+    chosen = segments.narrow(engine, chosen, filters.get("segment", "all"), filters.get("channel", "all"))
     return bounds, chosen
 
 

@@ -58,6 +58,19 @@ def selected_conversations(kinds: ir.Table, segment: str, channel: str) -> ir.Ta
     return kinds.filter(keep).select("conversation_id")
 
 
+def narrow(engine, tables: dict[str, ir.Table], segment: str, channel: str) -> dict[str, ir.Table]:
+    """The fact tables with the messages and ratings of the chosen conversations only."""
+    check(segment, channel)
+    if segment == "all" and channel == "all":
+        return tables
+    kinds = engine.keep(conversation_kinds(tables["messages"], tables.get("orders")), "kinds")
+    chosen = selected_conversations(kinds, segment, channel)
+    narrowed = dict(tables, messages=tables["messages"].semi_join(chosen, "conversation_id"))
+    if tables.get("ratings") is not None:
+        narrowed["ratings"] = tables["ratings"].semi_join(chosen, "conversation_id")
+    return narrowed
+
+
 def check(segment: str, channel: str) -> None:
     if segment not in SEGMENTS:
         raise ValueError(f"unknown segment {segment!r}; choose one of {', '.join(SEGMENTS)}")

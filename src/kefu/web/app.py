@@ -24,14 +24,15 @@ from kefu.store.engine import make_engine, make_sessionmaker
 from kefu.store.migrate import upgrade
 from kefu.web.csrf import CsrfRefused, verify_csrf
 from kefu.web.dependencies import NotLoggedIn, Page, RoleRequired, language_of
-from kefu.web.routers import accounts, auth, health, home, shops
+from kefu.web.routers import accounts, analytics, auth, health, home, shops
 from kefu.web.sessions import SessionCodec, SessionMiddleware
 
 HERE = Path(__file__).parent
 log = logging.getLogger(__name__)
 
-# Where htmx sits inside the npm packages folder.
+# Where htmx and ECharts (the dashboard's charts) sit inside the npm packages folder.
 HTMX_FILE = "htmx.org/dist/htmx.min.js"
+ECHARTS_FILE = "echarts/dist/echarts.min.js"
 
 # Our pages load nothing from elsewhere and run no inline script; FastAPI's /docs pages
 # fetch Swagger UI from a CDN with inline script, so they go without this policy.
@@ -111,12 +112,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.htmx_src = f"/static/vendor/{HTMX_FILE}" if (vendor / HTMX_FILE).is_file() else None
     if app.state.htmx_src is None:
         log.warning("htmx not found under %s: run `npm ci` at the repository root", vendor)
+    # Without ECharts the dashboard shows its daily figures as a table only.
+    app.state.echarts_src = f"/static/vendor/{ECHARTS_FILE}" if (vendor / ECHARTS_FILE).is_file() else None
     if vendor.is_dir():
         # The vendor mount comes first: /static would otherwise claim /static/vendor/... and 404.
         app.mount("/static/vendor", StaticFiles(directory=vendor), name="vendor")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
-    for router in (health.router, auth.router, home.router, accounts.router, shops.router):
+    for router in (health.router, auth.router, home.router, accounts.router, shops.router, analytics.router):
         app.include_router(router)
     _add_error_handlers(app)
 
