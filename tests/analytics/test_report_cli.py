@@ -63,8 +63,9 @@ def test_csv_writes_one_file_per_table(folder, tmp_path):
 def test_html_is_one_self_contained_page(folder, tmp_path):
     assert report(folder, tmp_path / "r.html", "--format", "html").exit_code == 0
     page = (tmp_path / "r.html").read_text(encoding="utf-8")
-    assert "<table>" in page and "询单转化率" in page
-    assert "src=" not in page and "href=" not in page  # nothing to fetch: it can be mailed
+    assert "<table>" in page and "询单转化率" in page and "class='card'" in page
+    assert "<script src" not in page and "<link" not in page  # nothing to fetch: it can be mailed
+    assert "echarts.init" in page  # the charts' library is inside the page
 
 
 def test_a_bad_timestamp_is_refused_with_file_line_and_field(folder, tmp_path):
