@@ -224,7 +224,7 @@ def report_command(
         except (ValueError, TypeError, KeyError) as exc:
             raise click.BadParameter(str(exc), param_hint="--targets") from None
     try:
-        with _progress(14, "report") as step:
+        with _progress(30, "report") as step:
             report = run_report(
                 period,
                 folder=folder,
