@@ -50,7 +50,7 @@ def do_import(
         context = store_context(conn, default_zone)
         dataset = load_dataset(folder, context, progress)
     validated = time.perf_counter()
-    with engine.begin() as conn, bulk.bulk_load(conn):
+    with engine.connect() as conn, bulk.bulk_load(conn), conn.begin():
         repeated = _seen_before(conn, dataset.digest)
         rows = write_dataset(conn, dataset, progress)
         if not repeated:
@@ -246,57 +246,87 @@ def _write_shops(conn: Connection, t: dict[str, pa.Table], zones: dict[str, str]
 
 
 def _write_buyers(conn: Connection, t: dict[str, pa.Table]) -> None:
-    names = ("messages", "orders", "ratings", "reviews", "buyers")
-    ids = _distinct(*[t[n]["buyer_id"] for n in names if n in t])
-    bulk.upsert(conn, "buyers", pa.table({"id": pa.array(ids, pa.string())}), ["id"], insert_only=True)
-    pairs = _pairs(t, names, "shop_id", "buyer_id")
-    described: dict[tuple[str, str], tuple[str | None, str]] = {}
+    """Buyers and the shops they use: described ones first, then stubs for the ones only named.
+
+    Stubs never change a row that exists, so writing them after the descriptions (and only
+    for what the descriptions left out) ends as stubs-then-descriptions would, with one pass
+    over each table instead of an insert and then an update of the same rows.
+    """
+    names = [n for n in ("messages", "orders", "ratings", "reviews", "buyers") if n in t]
+    combinations = _distinct_rows(t, names, ["shop_id", "buyer_id"])
+    pairs = combinations.drop_null()
+    ids = pc.unique(combinations["buyer_id"].drop_null()).sort()
+    people = pa.table({"id": pa.array([], pa.string())})
+    described = pa.table({"shop_id": pa.array([], pa.string()), "buyer_id": pa.array([], pa.string())})
     if "buyers" in t:
-        people: dict[str, dict[str, str | None]] = {}
-        for row in t["buyers"].to_pylist():
-            person = people.setdefault(
-                row["buyer_id"], {"id": row["buyer_id"], "nickname": None, "phone": None, "risk_flag": None}
-            )
-            person["nickname"] = person["nickname"] or row["nickname"]
-            person["phone"] = person["phone"] or row["phone"]
-            if row["shop_id"] is None:
-                person["risk_flag"] = row["risk_flag"]
-            else:
-                tags = [tag for tag in (row["tags"] or "").split("|") if tag]
-                described[(row["shop_id"], row["buyer_id"])] = (
-                    row["risk_flag"],
-                    json.dumps(tags, ensure_ascii=False),
-                )
-        bulk.upsert(conn, "buyers", pa.Table.from_pylist(list(people.values())), ["id"])
-    ordered = sorted(pairs)
-    bulk.upsert(
-        conn,
-        "shop_buyers",
-        pa.table(_shop_buyer_columns(ordered)),
-        ["shop_id", "buyer_id"],
-        insert_only=True,
+        people, described = _buyer_descriptions(t["buyers"])
+        bulk.upsert(conn, "buyers", people, ["id"])
+    stubs = ids.filter(pc.invert(pc.is_in(ids, value_set=people["id"])))
+    bulk.upsert(conn, "buyers", pa.table({"id": stubs}), ["id"], insert_only=True)
+    bulk.upsert(conn, "shop_buyers", described, ["shop_id", "buyer_id"])
+    undescribed = pairs.join(
+        described.select(["shop_id", "buyer_id"]), ["shop_id", "buyer_id"], join_type="left anti"
     )
-    if described:
-        keys = sorted(described)
-        bulk.upsert(
-            conn,
-            "shop_buyers",
-            pa.table(
-                {
-                    **_shop_buyer_columns(keys),
-                    "risk_flag": pa.array([described[k][0] for k in keys], pa.string()),
-                    "tags": pa.array([described[k][1] for k in keys], pa.string()),
-                }
-            ),
-            ["shop_id", "buyer_id"],
+    bulk.upsert(conn, "shop_buyers", _sorted(undescribed), ["shop_id", "buyer_id"], insert_only=True)
+
+
+def _buyer_descriptions(buyers: pa.Table) -> tuple[pa.Table, pa.Table]:
+    """The buyers file as rows of `buyers` and of `shop_buyers`.
+
+    A buyer's nickname and phone are the first the file gives; its risk flag everywhere
+    is on its last row without a shop. A shop's flag and tags for a buyer are on the last
+    row of that shop and buyer (tags "a|b" stored as the JSON list ["a", "b"]). Checked
+    tables hold no empty strings (blank cells are null), so "first" is the first non-null.
+    """
+    last = pc.ScalarAggregateOptions(skip_nulls=False)
+    people = buyers.group_by("buyer_id", use_threads=False).aggregate(
+        [("nickname", "first"), ("phone", "first")]
+    )
+    everywhere = buyers.filter(pc.is_null(buyers["shop_id"]))
+    flags = everywhere.group_by("buyer_id", use_threads=False).aggregate([("risk_flag", "last", last)])
+    found = pc.index_in(people["buyer_id"], value_set=flags["buyer_id"])
+    people_rows = pa.table(
+        {
+            "id": people["buyer_id"],
+            "nickname": people["nickname_first"],
+            "phone": people["phone_first"],
+            "risk_flag": flags["risk_flag_last"].take(found),
+        }
+    )
+    at_shops = buyers.filter(pc.is_valid(buyers["shop_id"]))
+    described = _sorted(
+        at_shops.group_by(["shop_id", "buyer_id"], use_threads=False).aggregate(
+            [("risk_flag", "last", last), ("tags", "last", last)]
         )
+    )
+    tags = described["tags_last"].fill_null("")
+    lists = pc.unique(tags)
+    as_json = [
+        json.dumps([tag for tag in text.split("|") if tag], ensure_ascii=False) for text in lists.to_pylist()
+    ]
+    shop_rows = pa.table(
+        {
+            "shop_id": described["shop_id"],
+            "buyer_id": described["buyer_id"],
+            "risk_flag": described["risk_flag_last"],
+            "tags": pa.array(as_json, pa.string()).take(pc.index_in(tags, value_set=lists)),
+        }
+    )
+    return people_rows, shop_rows
 
 
-def _shop_buyer_columns(pairs: list[tuple[str, str]]) -> dict[str, pa.Array]:
-    return {
-        "shop_id": pa.array([p[0] for p in pairs], pa.string()),
-        "buyer_id": pa.array([p[1] for p in pairs], pa.string()),
-    }
+def _distinct_rows(t: dict[str, pa.Table], names: list[str], columns: list[str]) -> pa.Table:
+    """The distinct combinations of `columns` over the named tables, sorted (nulls last)."""
+    schema = pa.schema([(c, pa.string()) for c in columns])
+    parts = [t[n].select(columns).cast(schema).group_by(columns).aggregate([]) for n in names]
+    if not parts:
+        return schema.empty_table()
+    return _sorted(pa.concat_tables(parts).group_by(columns).aggregate([]))
+
+
+def _sorted(table: pa.Table) -> pa.Table:
+    """Rows in order of their string columns, first to last (as Python sorts their tuples)."""
+    return table.sort_by([(c, "ascending") for c in table.column_names])
 
 
 def _write_staff(conn: Connection, t: dict[str, pa.Table]) -> None:
@@ -403,20 +433,22 @@ def _write_products(conn: Connection, t: dict[str, pa.Table]) -> None:
 
 
 def _product_shops(t: dict[str, pa.Table]) -> dict[str, str]:
-    """The shop selling each product, where the dataset tells (reviews carry it; lines through orders)."""
+    """The shop selling each product, where the dataset tells (reviews carry it; lines through orders).
+
+    A product's last review names its shop; else the order of its first line in the file.
+    """
     shop_of: dict[str, str] = {}
-    if "reviews" in t:
-        shop_of.update(
-            zip(t["reviews"]["product_id"].to_pylist(), t["reviews"]["shop_id"].to_pylist(), strict=True)
-        )
+    last = pc.ScalarAggregateOptions(skip_nulls=False)
     if "order_items" in t and "orders" in t:
-        order_shop = dict(
-            zip(t["orders"]["order_id"].to_pylist(), t["orders"]["shop_id"].to_pylist(), strict=True)
-        )
-        for order, product in zip(
-            t["order_items"]["order_id"].to_pylist(), t["order_items"]["product_id"].to_pylist(), strict=True
-        ):
-            if order in order_shop:
-                shop_of.setdefault(product, order_shop[order])
+        orders, items = t["orders"], t["order_items"]
+        found = pc.index_in(items["order_id"], value_set=orders["order_id"])
+        lines = pa.table({"product_id": items["product_id"], "shop_id": orders["shop_id"].take(found)})
+        lines = lines.filter(pc.is_valid(found))
+        first = lines.group_by("product_id", use_threads=False).aggregate([("shop_id", "first", last)])
+        shop_of.update(zip(first["product_id"].to_pylist(), first["shop_id_first"].to_pylist(), strict=True))
+    if "reviews" in t:
+        reviews = t["reviews"]
+        latest = reviews.group_by("product_id", use_threads=False).aggregate([("shop_id", "last", last)])
+        shop_of.update(zip(latest["product_id"].to_pylist(), latest["shop_id_last"].to_pylist(), strict=True))
     shop_of.pop(None, None)
     return shop_of
