@@ -21,3 +21,14 @@ def test_every_extension_table_is_documented():
     for table in TABLES:
         if table.extension:
             assert f"| {table.name} | {', '.join(table.names)} |" in page, table.name
+
+
+def test_every_metric_is_in_the_catalogue_and_kefus_own_are_documented():
+    from kefu.analytics.catalogue import BY_KEY
+    from kefu.analytics.reporting import AGENT_EXTRAS, AGENT_KEYS, PRODUCT_EXTRAS, SHOP_EXTRAS, SHOP_KEYS
+
+    page = (DOCS / "metrics.md").read_text(encoding="utf-8")
+    for key in {*AGENT_KEYS, *SHOP_KEYS, *AGENT_EXTRAS, *SHOP_EXTRAS, *PRODUCT_EXTRAS}:
+        assert key in BY_KEY, f"{key} missing from analytics/catalogue.py"
+        if not BY_KEY[key].contract:
+            assert f"`{key}`" in page, f"{key} missing from docs/metrics.md"

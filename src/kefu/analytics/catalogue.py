@@ -62,9 +62,9 @@ METRICS: tuple[Metric, ...] = (
         False,
         (S,),
     ),
-    Metric("orders", "订单数", "Orders", Unit.COUNT, None, (S,)),
-    Metric("paid_orders", "付款订单数", "Paid orders", Unit.COUNT, None, (S,)),
-    Metric("inquiry_orders", "询单订单", "Orders after an agent", Unit.COUNT, None, (S,)),
+    Metric("orders", "订单数", "Orders", Unit.COUNT, None, (S, P)),
+    Metric("paid_orders", "付款订单数", "Paid orders", Unit.COUNT, None, (S, P)),
+    Metric("inquiry_orders", "询单订单", "Orders after an agent", Unit.COUNT, None, (S, P)),
     Metric("bot_assisted_orders", "机器人辅助订单", "Bot-assisted orders", Unit.COUNT, None, (S,)),
     Metric("silent_orders", "静默下单", "Silent orders", Unit.COUNT, None, (S,)),
     Metric("refund_reasons", "退款原因", "Refund reasons", Unit.MAPPING, None, (S, P)),
@@ -72,6 +72,17 @@ METRICS: tuple[Metric, ...] = (
     Metric("dsr_service", "服务态度", "DSR: service", Unit.SCORE, True, (S,)),
     Metric("dsr_shipping", "物流服务", "DSR: shipping", Unit.SCORE, True, (S,)),
     Metric("positive_review_rate", "好评率", "Positive reviews", Unit.RATE, True, (S,)),
+    # kefu's additions (docs/metrics.md, with a worked example each)
+    Metric("reply_within_3min_rate", "3分钟回复率", "Answered within 3 min", Unit.RATE, True, AS, False),
+    Metric("slow_replies", "慢响应次数", "Slow replies (> 100 s)", Unit.COUNT, False, AS, False),
+    Metric("agent_messages", "客服消息数", "Agent messages", Unit.COUNT, None, AS, False),
+    Metric("reply_question_ratio", "答问比", "Replies per buyer message", Unit.RATIO, None, AS, False),
+    Metric("bot_conversations", "机器人接待会话", "Bot conversations", Unit.COUNT, None, (S,), False),
+    Metric("bot_resolution_rate", "机器人独立解决率", "Bot resolution", Unit.RATE, True, (S,), False),
+    Metric("bot_handover_rate", "转人工率", "Bot hand-over", Unit.RATE, None, (S,), False),
+    Metric("paid_lines", "付款件数", "Paid order lines", Unit.COUNT, None, (P,), False),
+    Metric("refunds", "退款数", "Refunds", Unit.COUNT, False, (P,), False),
+    Metric("order_payment_rate", "订单支付率", "Orders paid", Unit.RATE, True, (P,), False),
 )
 
 BY_KEY = {m.key: m for m in METRICS}

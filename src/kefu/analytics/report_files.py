@@ -8,13 +8,21 @@ import json
 from pathlib import Path
 
 from kefu.analytics.catalogue import BY_KEY, Unit
-from kefu.analytics.reporting import AGENT_KEYS, PRODUCT_KEYS, SHOP_KEYS, Report
+from kefu.analytics.reporting import (
+    AGENT_EXTRAS,
+    AGENT_KEYS,
+    PRODUCT_EXTRAS,
+    PRODUCT_KEYS,
+    SHOP_EXTRAS,
+    SHOP_KEYS,
+    Report,
+)
 
 FORMATS = ("json", "csv", "xlsx", "html")
 TABLES = (
-    ("agents", ("shop_id", "agent_id", *AGENT_KEYS)),
-    ("shops", ("shop_id", *SHOP_KEYS)),
-    ("products", ("shop_id", "product_id", *PRODUCT_KEYS)),
+    ("agents", ("shop_id", "agent_id", *AGENT_KEYS, *AGENT_EXTRAS)),
+    ("shops", ("shop_id", *SHOP_KEYS, *SHOP_EXTRAS)),
+    ("products", ("shop_id", "product_id", *PRODUCT_KEYS, *PRODUCT_EXTRAS)),
 )
 ID_LABELS = {"shop_id": "店铺", "agent_id": "客服", "product_id": "商品"}
 TABLE_LABELS = {"agents": "客服绩效", "shops": "店铺诊断", "products": "商品退款"}

@@ -62,7 +62,7 @@ PRODUCT_KEYS = ("refund_rate", "refund_reasons")
 # kefu's additions (docs/metrics.md): after the contract's keys in each row.
 AGENT_EXTRAS = ("reply_within_3min_rate", "slow_replies", "agent_messages", "reply_question_ratio")
 SHOP_EXTRAS = (*AGENT_EXTRAS, "bot_conversations", "bot_resolution_rate", "bot_handover_rate")
-PRODUCT_EXTRAS = ("paid_lines", "refunds", "orders", "paid_orders", "inquiry_orders", "payment_rate")
+PRODUCT_EXTRAS = ("paid_lines", "refunds", "orders", "paid_orders", "inquiry_orders", "order_payment_rate")
 SALES_KEYS = AGENT_KEYS[5:13]
 
 Progress = Callable[[str], None]

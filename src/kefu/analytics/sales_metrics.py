@@ -82,6 +82,6 @@ def product_orders(engine: Engine, credited: ir.Table, items: ir.Table, bounds: 
             "orders": r["orders"],
             "paid_orders": r["paid_orders"],
             "inquiry_orders": r["inquiry_orders"],
-            "payment_rate": ratio(r["paid_orders"], r["orders"]),
+            "order_payment_rate": ratio(r["paid_orders"], r["orders"]),
         }
     return found
