@@ -14,6 +14,7 @@ import ibis.expr.types as ir
 
 from kefu.analytics import satisfaction, segments
 from kefu.analytics.attribution import attributed_orders
+from kefu.analytics.catalogue import METRICS, Unit
 from kefu.analytics.engines import Engine
 from kefu.analytics.expressions import within
 from kefu.analytics.facts import ShopInfo
@@ -104,16 +105,12 @@ def build_report(
     count; see segments.py. The contract's figures are those with both left at "all".
     """
     step = progress or (lambda message: None)
-    if shop_id is not None:
-        facts = only_shop(facts, shop_id)
     step("finding shops")
-    shop_ids = list_shops(engine, facts)
-    zones = {s: i.zone for s, i in shops.items()}
-    bounds = engine.load("bounds", bounds_table(period, shop_ids, zones, default_zone))
-    facts = segments.narrow(engine, facts, segment, channel)
+    scoped = scope(engine, facts, shops, period, default_zone, shop_id, segment=segment, channel=channel)
+    facts, bounds = scoped.facts, scoped.bounds
     orders, items, refunds = facts.get("orders"), facts.get("order_items"), facts.get("refunds")
     messages, ratings = facts["messages"], facts.get("ratings")
-    rows = Rows(shop_ids)
+    rows = Rows(list(scoped.zones))
 
     step("turns and response times")
     response_metrics(engine, messages, bounds, rows)
@@ -158,6 +155,40 @@ def build_report(
             for (s, p), v in sorted(rows.products.items())
         ],
     )
+
+
+@dataclass
+class Scope:
+    """What a report's queries read: the facts narrowed to its shop and conversations, and when."""
+
+    facts: dict[str, ir.Table]
+    bounds: ir.Table  # per shop: the period's start and end, the DSR window's start
+    zones: dict[str, str]  # every shop of the report, in order, with its time zone
+
+
+def scope(
+    engine: Engine,
+    facts: dict[str, ir.Table],
+    shops: dict[str, ShopInfo],
+    period: Period,
+    default_zone: str,
+    shop_id: str | None = None,
+    *,
+    segment: str = "all",
+    channel: str = "all",
+    shop_ids: list[str] | None = None,
+) -> Scope:
+    """Narrow the facts to `shop_id` and the chosen conversations and load each shop's bounds.
+
+    `shop_ids` saves the query for the shops when a report of the same scope already lists them.
+    """
+    if shop_id is not None:
+        facts = only_shop(facts, shop_id)
+    if shop_ids is None:
+        shop_ids = list_shops(engine, facts)
+    zones = {s: shops[s].zone if s in shops else default_zone for s in shop_ids}
+    bounds = engine.load("bounds", bounds_table(period, shop_ids, zones, default_zone))
+    return Scope(segments.narrow(engine, facts, segment, channel), bounds, zones)
 
 
 def only_shop(facts: dict[str, ir.Table], shop_id: str) -> dict[str, ir.Table]:
@@ -207,24 +238,8 @@ _NEEDS = {
     "ratings": {"ratings", "ratings_counted", "satisfaction_old", "satisfaction_new"},
     "reviews": {"dsr_description", "dsr_service", "dsr_shipping", "positive_review_rate"},
 }
-_COUNTS = {
-    "turns",
-    "served_buyers",
-    "ordered_buyers",
-    "paid_buyers",
-    "ratings",
-    "ratings_counted",
-    "unanswered_turns",
-    "buyer_last_word_conversations",
-    "orders",
-    "paid_orders",
-    "inquiry_orders",
-    "bot_assisted_orders",
-    "silent_orders",
-    "slow_replies",
-    "agent_messages",
-    "bot_conversations",
-}
+# Counts are 0, not null, when nothing happened (their tables being present).
+_COUNTS = {m.key for m in METRICS if m.unit is Unit.COUNT}
 
 
 def _complete(

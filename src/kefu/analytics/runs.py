@@ -8,10 +8,10 @@ from pathlib import Path
 
 import ibis.expr.types as ir
 
-from kefu.analytics import comparison, load, refund_watch, reporting, scorecard, segments
+from kefu.analytics import comparison, load, refund_watch, reporting, scorecard
 from kefu.analytics.engines import Engine, StoreEngine, make_engine
 from kefu.analytics.facts import FactTables, ShopInfo
-from kefu.analytics.period import Period, bounds_table
+from kefu.analytics.period import Period
 from kefu.analytics.reporting import Report, build_report
 from kefu.analytics.sources import agent_groups, bind_tables, read_folder, read_store, store_tables
 
@@ -129,31 +129,30 @@ def complete_report(
         report.sections["previous_period"] = before.period
         report.sections["comparison"] = comparison.comparison_json(compared)
     if extras.load or extras.refund_watch:
-        bounds, chosen = _bounds_and_tables(engine, tables, shops, period, default_zone, shop_id, extras)
+        scoped = reporting.scope(
+            engine,
+            tables,
+            shops,
+            period,
+            default_zone,
+            shop_id,
+            shop_ids=[r["shop_id"] for r in report.shops],
+            **extras.filters,
+        )
+        chosen = scoped.facts
         if extras.load:
-            zones = {
-                s: shops.get(s, ShopInfo(default_zone)).zone for s in [r["shop_id"] for r in report.shops]
-            }
-            report.sections["load"] = load.load_by_hour(engine, chosen["messages"], bounds, period, zones)
+            report.sections["load"] = load.load_by_hour(
+                engine, chosen["messages"], scoped.bounds, period, scoped.zones
+            )
         if extras.refund_watch and chosen.get("orders") is not None and chosen.get("refunds") is not None:
             report.sections["refund_watch"] = refund_watch.refund_watch(
-                engine, chosen["orders"], chosen.get("order_items"), chosen["refunds"], bounds, period
+                engine, chosen["orders"], chosen.get("order_items"), chosen["refunds"], scoped.bounds, period
             )
     if extras.targets is not None:
         report.sections["scorecard"] = scorecard.scorecard_json(
             scorecard.grade(report, groups, extras.targets)
         )
     return report
-
-
-def _bounds_and_tables(engine, tables, shops, period, default_zone, shop_id, extras):
-    chosen = reporting.only_shop(tables, shop_id) if shop_id else tables
-    shop_ids = reporting.list_shops(engine, chosen)
-    zones = {s: i.zone for s, i in shops.items()}
-    bounds = engine.load("bounds", bounds_table(period, shop_ids, zones, default_zone))
-    filters = extras.filters
-    chosen = segments.narrow(engine, chosen, filters.get("segment", "all"), filters.get("channel", "all"))
-    return bounds, chosen
 
 
 def _store_facts(url: str, zone: str | None, progress: Progress | None) -> FactTables:
