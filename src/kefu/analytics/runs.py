@@ -13,7 +13,14 @@ from kefu.analytics.engines import Engine, StoreEngine, make_engine
 from kefu.analytics.facts import FactTables, ShopInfo
 from kefu.analytics.period import Period
 from kefu.analytics.reporting import Report, build_report
-from kefu.analytics.sources import agent_groups, bind_tables, read_folder, read_store, store_tables
+from kefu.analytics.sources import (
+    agent_groups,
+    bind_tables,
+    read_folder,
+    read_store,
+    shop_infos,
+    store_tables,
+)
 
 Progress = Callable[[str], None]
 
@@ -53,18 +60,13 @@ def run_report(
     try:
         if isinstance(engine, StoreEngine):
             tables = store_tables(engine)
-            shops = {
-                row["shop_id"]: ShopInfo(
-                    zone or row["timezone"] or default_zone, row["category"], row["name"]
-                )
-                for row in engine.fetch(tables.pop("shops")).to_pylist()
-            }
+            shops = shop_infos(engine.fetch(tables.pop("shops")), zone, default_zone)
             groups = agent_groups(engine.fetch(tables.pop("agents")))
         else:
             facts = (
                 read_folder(folder, zone, default_zone, progress)
                 if folder
-                else _store_facts(store_url, zone, progress)
+                else read_store(store_url, progress, zone, default_zone)
             )
             tables, shops, groups = bind_tables(engine, facts), facts.shops, facts.agent_groups
         return complete_report(
@@ -153,11 +155,3 @@ def complete_report(
             scorecard.grade(report, groups, extras.targets)
         )
     return report
-
-
-def _store_facts(url: str, zone: str | None, progress: Progress | None) -> FactTables:
-    facts = read_store(url, progress)
-    if zone:
-        for info in facts.shops.values():
-            info.zone = zone
-    return facts

@@ -25,18 +25,20 @@ def read_folder(
     """
     context = Context(default_zone=zone or default_zone, only_zone=zone)
     dataset = load_dataset(folder, context, progress, fields=NEEDED_FIELDS)
-    shops: dict[str, ShopInfo] = {}
     listed = dataset.get("shops")
-    if listed is not None:
-        for row in listed.to_pylist():
-            shops[row["shop_id"]] = ShopInfo(row["timezone"] or default_zone, row["category"], row["name"])
+    shops = shop_infos(listed, zone, default_zone) if listed is not None else {}
     for shop, shop_zone in dataset.zones.items():
-        shops.setdefault(shop, ShopInfo(shop_zone))
-    if zone:
-        for info in shops.values():
-            info.zone = zone
+        shops.setdefault(shop, ShopInfo(zone or shop_zone))
     tables, dictionaries = encode_ids(facts_from_dataset(dataset.tables))
     return FactTables(tables, shops, agent_groups(dataset.get("agents")), dictionaries)
+
+
+def shop_infos(shops: pa.Table, zone: str | None, default_zone: str) -> dict[str, ShopInfo]:
+    """Each listed shop's zone (`zone`, the report's --tz, wins over its own), category and name."""
+    return {
+        row["shop_id"]: ShopInfo(zone or row["timezone"] or default_zone, row["category"], row["name"])
+        for row in shops.to_pylist()
+    }
 
 
 def agent_groups(agents: pa.Table | None) -> dict[tuple[str, str], str]:
@@ -49,8 +51,16 @@ def bind_tables(engine: Engine, facts: FactTables) -> dict[str, ir.Table]:
     return {name: engine.load(f"fact_{name}", table) for name, table in facts.tables.items()}
 
 
-def read_store(url: str, progress: Progress | None = None) -> FactTables:
-    """The store's rows as Arrow fact tables (for a DuckDB report or the dashboard's snapshot)."""
+def read_store(
+    url: str,
+    progress: Progress | None = None,
+    zone: str | None = None,
+    default_zone: str = "Asia/Shanghai",
+) -> FactTables:
+    """The store's rows as Arrow fact tables (for a DuckDB report or the dashboard's snapshot).
+
+    `zone` (the report's --tz) is every shop's zone when given.
+    """
     store = StoreEngine(url)
     try:
         tables = {}
@@ -58,10 +68,7 @@ def read_store(url: str, progress: Progress | None = None) -> FactTables:
             if progress:
                 progress(f"reading {name}")
             tables[name] = expr.to_pyarrow()
-        shops = {
-            row["shop_id"]: ShopInfo(row["timezone"], row["category"], row["name"])
-            for row in tables.pop("shops").to_pylist()
-        }
+        shops = shop_infos(tables.pop("shops"), zone, default_zone)
         groups = agent_groups(tables.pop("agents"))
         facts = {n: _normalised(n, t) for n, t in tables.items() if t.num_rows or n == "messages"}
         coded, dictionaries = encode_ids(facts)
