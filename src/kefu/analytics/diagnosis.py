@@ -22,12 +22,19 @@ from kefu.analytics.comparison import Compared, compare_shops
 from kefu.analytics.expressions import count_where, within
 from kefu.analytics.period import Period, bounds_table
 from kefu.analytics.rows import ratio
+from kefu.analytics.sales_metrics import credited_in, sales_summary
+from kefu.analytics.service_metrics import response_summary, response_values
 from kefu.analytics.snapshots import Snapshot
 
 # Peers' figures are shown only when this many shops give them: with fewer, the mean would let a
 # lead read another shop's own figure.
 MIN_PEERS = 3
-LONGEST_PERIOD_DAYS = 366  # the trend has a point per day; a longer period is refused
+LONGEST_PERIOD_DAYS = 366
+TREND_RESPONSE_KEYS = (
+    "turns",
+    "avg_response_s",
+    "reply_within_30s_rate",
+)  # the trend has a point per day; a longer period is refused
 
 TREND_KEYS = (
     "served_buyers",
@@ -168,27 +175,18 @@ def daily_trend(snapshot: Snapshot, tables: dict[str, ir.Table], shop_id: str, p
     messages = tables["messages"]
     every_turn = snapshot.turn_table(messages)
     answered = within(turns.answers(every_turn.filter(every_turn.shop_id == shop_id)), "turn_at", days)
-    put(
-        answered.group_by("day").aggregate(
-            turns=answered.count(),
-            response_us=answered.response_us.cast("float64").mean(),
-            fast=count_where(answered.response_us <= turns.WITHIN_30S_US),
-        )
-    )
+    for r in engine.fetch(response_summary(answered, ["day"])).to_pylist():
+        values = response_values(r)
+        points[r["day"]].update({key: values[key] for key in TREND_RESPONSE_KEYS})
     sent = messages.filter((messages.sender == "agent") & (messages.shop_id == shop_id))
     sent = within(sent, "at", days)
     put(sent.group_by("day").aggregate(served_buyers=sent.buyer_id.nunique()))
     orders = tables.get("orders")
     if orders is not None:
         credited = snapshot.credited(messages, orders)
-        counted = credited.filter(credited.agent_id.notnull() & (credited.shop_id == shop_id))
-        counted = within(counted, "credited_at", days)
-        paid = counted.paid.notnull()
-        put(
-            counted.group_by("day").aggregate(
-                paid_buyers=counted.buyer_id.nunique(where=paid), cents=counted.cents.sum(where=paid)
-            )
-        )
+        counted = credited_in(credited.filter(credited.shop_id == shop_id), None, days)
+        for r in engine.fetch(sales_summary(counted, ["day"])).to_pylist():
+            points[r["day"]].update(paid_buyers=r["paid_buyers"], cents=r["cents"])
     ratings = tables.get("ratings")
     if ratings is not None:
         rated = within(ratings.filter(ratings.shop_id == shop_id), "at", days)
@@ -198,12 +196,9 @@ def daily_trend(snapshot: Snapshot, tables: dict[str, ir.Table], shop_id: str, p
             )
         )
     for point in points:
-        turns_n = point.pop("turns", 0)
-        response_us = point.pop("response_us", None)
-        fast = point.pop("fast", 0)
-        point["turns"] = turns_n
-        point["avg_response_s"] = None if response_us is None else response_us / 1e6
-        point["reply_within_30s_rate"] = ratio(fast, turns_n)
+        # A day without an answered turn: no response figures (the order of keys stays the same).
+        for key, empty in zip(TREND_RESPONSE_KEYS, (0, None, None), strict=True):
+            point[key] = point.pop(key, empty)
         point.setdefault("served_buyers", 0)
         if orders is not None:
             point["paid_buyers"] = point.get("paid_buyers") or 0

@@ -21,10 +21,8 @@ def refunded_orders(refunds: ir.Table | None) -> ir.Table | None:
     return done.select(refunded_order="order_id").distinct()
 
 
-def sales_metrics(
-    engine: Engine, credited: ir.Table, refunds: ir.Table | None, bounds: ir.Table, rows: Rows
-) -> None:
-    """ordered/paid buyers, sales and the agent refund rate, over orders credited by a message in P."""
+def credited_in(credited: ir.Table, refunds: ir.Table | None, bounds: ir.Table) -> ir.Table:
+    """Orders credited to an agent by a message within the bounds, with `is_paid` and `has_refund`."""
     counted = within(credited.filter(credited.agent_id.notnull()), "credited_at", bounds)
     refunded = refunded_orders(refunds)
     if refunded is not None:
@@ -32,17 +30,28 @@ def sales_metrics(
         has_refund = counted.refunded_order.notnull()
     else:
         has_refund = ibis.literal(False)
-    counted = counted.mutate(is_paid=counted.paid.notnull(), has_refund=has_refund)
+    return counted.mutate(is_paid=counted.paid.notnull(), has_refund=has_refund)
+
+
+def sales_summary(counted: ir.Table, group: list[str]) -> ir.Table:
+    """Per group of `credited_in` rows: buyers who ordered and paid, paid cents, paid and refunded orders."""
     paid = counted.is_paid
+    return counted.group_by(group).aggregate(
+        ordered=counted.buyer_id.nunique(),
+        paid_buyers=counted.buyer_id.nunique(where=paid),
+        cents=counted.cents.sum(where=paid),
+        paid_orders=count_where(paid),
+        refunded=count_where(paid & counted.has_refund),
+    )
+
+
+def sales_metrics(
+    engine: Engine, credited: ir.Table, refunds: ir.Table | None, bounds: ir.Table, rows: Rows
+) -> None:
+    """ordered/paid buyers, sales and the agent refund rate, over orders credited by a message in P."""
+    counted = credited_in(credited, refunds, bounds)
     for group in (AGENT, SHOP):
-        agg = counted.group_by(group).aggregate(
-            ordered=counted.buyer_id.nunique(),
-            paid_buyers=counted.buyer_id.nunique(where=paid),
-            cents=counted.cents.sum(where=paid),
-            paid_orders=count_where(paid),
-            refunded=count_where(paid & counted.has_refund),
-        )
-        for r in fetch_rows(engine, agg):
+        for r in fetch_rows(engine, sales_summary(counted, group)):
             row = rows.put(group, r)
             row.update(
                 ordered_buyers=r["ordered"],

@@ -13,27 +13,36 @@ from kefu.analytics.rows import Rows, fetch_rows, ratio
 AGENT, SHOP = ["shop_id", "agent_id"], ["shop_id"]
 
 
+def response_summary(answered: ir.Table, group: list[str]) -> ir.Table:
+    """Per group: the answered turns, their mean response and how many were fast or slow."""
+    return answered.group_by(group).aggregate(
+        turns=answered.count(),
+        avg=answered.response_us.cast("float64").mean(),
+        within_30s=count_where(answered.response_us <= turns.WITHIN_30S_US),
+        within_3min=count_where(answered.response_us <= turns.WITHIN_3MIN_US),
+        slow=count_where(answered.response_us > turns.SLOW_REPLY_US),
+    )
+
+
+def response_values(summary: dict) -> dict:
+    """A row of `response_summary` as the report's keys."""
+    return {
+        "turns": summary["turns"],
+        "avg_response_s": summary["avg"] / 1e6,
+        "reply_within_30s_rate": summary["within_30s"] / summary["turns"],
+        "reply_within_3min_rate": summary["within_3min"] / summary["turns"],
+        "slow_replies": summary["slow"],
+    }
+
+
 def response_metrics(engine: Engine, messages: ir.Table, bounds: ir.Table, rows: Rows) -> None:
     """turns, avg/first response, 30 s and 3 min rates, slow replies; unanswered turns, last word."""
     every_turn = engine.keep(turns.turn_table(messages), "turns")
     answered = within(turns.answers(every_turn), "turn_at", bounds)
     first = answered.filter(answered.first)
     for group in (AGENT, SHOP):
-        agg = answered.group_by(group).aggregate(
-            turns=answered.count(),
-            avg=answered.response_us.cast("float64").mean(),
-            within_30s=count_where(answered.response_us <= turns.WITHIN_30S_US),
-            within_3min=count_where(answered.response_us <= turns.WITHIN_3MIN_US),
-            slow=count_where(answered.response_us > turns.SLOW_REPLY_US),
-        )
-        for r in fetch_rows(engine, agg):
-            rows.put(group, r).update(
-                turns=r["turns"],
-                avg_response_s=r["avg"] / 1e6,
-                reply_within_30s_rate=r["within_30s"] / r["turns"],
-                reply_within_3min_rate=r["within_3min"] / r["turns"],
-                slow_replies=r["slow"],
-            )
+        for r in fetch_rows(engine, response_summary(answered, group)):
+            rows.put(group, r).update(response_values(r))
         firsts = first.group_by(group).aggregate(avg=first.response_us.cast("float64").mean())
         for r in fetch_rows(engine, firsts):
             rows.put(group, r)["first_response_s"] = r["avg"] / 1e6
