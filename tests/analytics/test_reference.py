@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from edge_dataset import TINY_CASES, shop_zone, write_edge_dataset, write_tiny_cases
+from edge_dataset import shop_zone, write_edge_dataset
 from reference import AGENT_KEYS, PRODUCT_KEYS, SHOP_KEYS, parse_instant, read_table, reference_report
+from tiny_cases import TINY_CASES, write_tiny_cases
 
 from kefu.cli import main
 from kefu.interchange.validation import load_dataset
