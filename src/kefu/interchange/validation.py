@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -14,7 +15,7 @@ import pyarrow.compute as pc
 
 from kefu.interchange.conversions import BadValue, blank_to_null, convert, missing_rows
 from kefu.interchange.errors import DatasetError, Problem
-from kefu.interchange.files import RawTable, find_tables, read_table
+from kefu.interchange.files import Part, RawTable, find_tables, read_table
 from kefu.interchange.schema import SHOP_VIA_ORDER, TABLES
 
 MAX_PROBLEMS = 50
@@ -25,11 +26,16 @@ class Dataset:
     """A validated dataset: typed Arrow tables named as in the contract."""
 
     tables: dict[str, pa.Table]
-    digest: str  # identifies the files' contents, so a repeated import is recognised
+    parts: dict[str, list[Part]]  # the files each table was read from
     zones: dict[str, str] = field(default_factory=dict)  # shop_id -> time zone used
 
     def get(self, name: str) -> pa.Table | None:
         return self.tables.get(name)
+
+    @cached_property
+    def digest(self) -> str:
+        """Identifies the files' contents, so a repeated import is recognised (a report never asks)."""
+        return _digest(self.parts)
 
 
 @dataclass
@@ -73,7 +79,7 @@ def load_dataset(
         raw[name] = read_table(next(s for s in specs if s.name == name), table_parts)
     checker = _Checker(raw, context)
     tables = checker.run(progress)
-    return Dataset(tables, _digest(parts), checker.zones)
+    return Dataset(tables, parts, checker.zones)
 
 
 def _digest(parts) -> str:
