@@ -75,3 +75,25 @@ CONVERSATION_STATUSES = (
     "open",  # waiting for or talking with the shop
     "closed",  # ended by an agent or by inactivity
 )
+
+MESSAGE_KINDS = (
+    "text",  # words and emoji
+    "image",  # an uploaded picture (payload: upload_id)
+    "product",  # a product card (payload: product_id)
+    "order",  # an order card (payload: order_id)
+)
+
+FOLLOW_UP_KINDS = (
+    "no_order",  # asked before buying but did not order: ask again later
+    "unpaid",  # ordered but did not pay: remind (催付)
+    "confirm_address",  # ordered: check the address before dispatch
+    "custom",  # anything an agent schedules by hand
+)
+
+WEBHOOK_EVENTS = (
+    "message.created",
+    "conversation.assigned",
+    "conversation.transferred",
+    "conversation.closed",
+    "conversation.rated",
+)

@@ -62,6 +62,8 @@ class Shop(Base):
     welcome: Mapped[str | None] = mapped_column(Text)
     # Shop rules: return window days, free-shipping threshold, couriers, timer thresholds...
     policies: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default=EMPTY_OBJECT)
+    # Signs the tokens buyers arrive with (kefu.desk.buyer_tokens); never shown in logs.
+    buyer_token_secret: Mapped[str | None] = mapped_column(String(128))
 
 
 class Staff(Base):
@@ -82,6 +84,8 @@ class Staff(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))
     presence: Mapped[str] = mapped_column(String(16), default="away", server_default="away")
     max_concurrent: Mapped[int] = mapped_column(Integer, default=8, server_default="8")
+    # Ties in automatic assignment go to whoever has waited longest (kefu.desk.routing).
+    last_assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Buyer(Base):
@@ -190,7 +194,11 @@ class Conversation(Base):
     """One chat session between a buyer and a shop."""
 
     __tablename__ = "conversations"
-    __table_args__ = (Index(None, "shop_id", "started_at"), Index(None, "buyer_id", "shop_id"))
+    __table_args__ = (
+        Index(None, "shop_id", "started_at"),
+        Index(None, "buyer_id", "shop_id"),
+        Index(None, "shop_id", "status", "assigned_agent_id"),
+    )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id"))
@@ -200,6 +208,20 @@ class Conversation(Base):
     status: Mapped[str] = mapped_column(String(16), default="closed", server_default="closed")
     assigned_agent_id: Mapped[str | None] = mapped_column(String(64))
     skill_group: Mapped[str | None] = mapped_column(String(16))
+    # The live desk's state; imported history leaves these empty.
+    # The highest seq used; None: not yet counted (imported), read as max(seq).
+    last_seq: Mapped[int | None] = mapped_column(Integer)
+    # sender of the last buyer-visible message: "buyer" means the buyer has the last word.
+    last_sender: Mapped[str | None] = mapped_column(String(8))
+    # Since when the buyer has waited for a person's answer (None: nobody is waiting).
+    waiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The highest seq each side has seen (read receipts).
+    buyer_read_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    agent_read_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Where the buyer writes from: "web" (kefu's chat page) or a connector's name.
+    channel: Mapped[str] = mapped_column(String(32), default="web", server_default="web")
 
 
 class Message(Base):
@@ -235,6 +257,148 @@ class Message(Base):
     agent_id: Mapped[str | None] = mapped_column(String(64))
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
     text: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # text, image, product (a card), order (a card); vocabularies.MESSAGE_KINDS.
+    kind: Mapped[str] = mapped_column(String(16), default="text", server_default="text")
+    # What a card or an image shows: {"upload_id"}, {"product_id"}, {"order_id"}...
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class ConversationNote(Base):
+    """An internal note on a conversation: seen by the shop's staff, never by the buyer."""
+
+    __tablename__ = "conversation_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
+    author_agent_id: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    text: Mapped[str] = mapped_column(Text)
+
+
+class Transfer(Base):
+    """A conversation handed to a colleague or a skill group, with the hand-over note."""
+
+    __tablename__ = "transfers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    from_agent_id: Mapped[str | None] = mapped_column(String(64))
+    to_agent_id: Mapped[str | None] = mapped_column(String(64))
+    to_group: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+
+class RatingInvitation(Base):
+    """The desk asked the buyer to rate a conversation; the rating, if any, answers it."""
+
+    __tablename__ = "rating_invitations"
+    __table_args__ = (Index(None, "shop_id", "invited_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id"))
+    buyer_id: Mapped[str] = mapped_column(String(64))
+    agent_id: Mapped[str | None] = mapped_column(String(64))
+    invited_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    rating_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class FollowUp(Base):
+    """A task in an agent's list: follow up a buyer who asked but did not order, remind to pay..."""
+
+    __tablename__ = "follow_ups"
+    __table_args__ = (Index(None, "shop_id", "agent_id", "done_at", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id"))
+    agent_id: Mapped[str | None] = mapped_column(String(64))
+    buyer_id: Mapped[str] = mapped_column(String(64))
+    conversation_id: Mapped[str | None] = mapped_column(String(64))
+    order_id: Mapped[str | None] = mapped_column(String(64))
+    # vocabularies.FOLLOW_UP_KINDS
+    kind: Mapped[str] = mapped_column(String(24))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+
+class CannedReplyRow(Base):
+    """A shop's own canned reply (快捷短语); a shop without any uses the default library."""
+
+    __tablename__ = "canned_replies"
+    __table_args__ = (Index(None, "shop_id", "key", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id"))
+    key: Mapped[str] = mapped_column(String(32))
+    scene: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(Text)
+    position: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class Upload(Base):
+    """A file a buyer or agent sent (an image), checked by content; the bytes live in the data folder."""
+
+    __tablename__ = "uploads"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id"))
+    conversation_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    uploaded_by: Mapped[str] = mapped_column(String(80))
+    content_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Webhook(Base):
+    """A shop's subscription: kefu posts the named events to `url`, signed with `secret`."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id"), index=True)
+    url: Mapped[str] = mapped_column(String(500))
+    secret: Mapped[str] = mapped_column(String(128))
+    # vocabularies.WEBHOOK_EVENTS; empty: all of them.
+    events: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=EMPTY_LIST)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ApiKey(Base):
+    """A key a connector presents (Authorization: Bearer) to use a shop's REST API; only its hash is kept."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    key_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WebhookDelivery(Base):
+    """An event waiting to be posted to one webhook (an outbox row, written with the change itself)."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index(None, "delivered_at", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id"), index=True)
+    event: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
 
 
 class Rating(Base):

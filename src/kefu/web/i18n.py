@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from kefu.web.words import AREAS
+
 LANGUAGE_COOKIE = "kefu_lang"
 FALLBACK_LANGUAGE = "zh-CN"
 
@@ -370,6 +372,18 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
 }
 
+
+
+def _merge_areas() -> None:
+    for area in AREAS:
+        for language, words in area.items():
+            clash = MESSAGES[language].keys() & words.keys()
+            if clash:
+                raise RuntimeError(f"UI words defined twice: {sorted(clash)}")
+            MESSAGES[language].update(words)
+
+
+_merge_areas()
 LANGUAGES = tuple(MESSAGES)
 
 Translator = Callable[..., str]

@@ -1,0 +1,230 @@
+"""Writing and reading live messages in batches: the SQL behind the desk's message writer.
+
+One call stores a batch in the caller's transaction: repeated idempotency keys are answered
+from what was stored first, each conversation's seqs are reserved with one
+`UPDATE … RETURNING` (which also locks its row on PostgreSQL, so two processes never hand out
+the same seq), and the messages go in with one executemany INSERT.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from kefu.store.models import Conversation, Message
+
+messages = Message.__table__
+conversations = Conversation.__table__
+
+# Senders whose message the buyer sees as an answer or a question (system notices are neither).
+_SPEAKERS = ("buyer", "agent", "bot")
+_MESSAGE_COLUMNS = (
+    messages.c.message_id,
+    messages.c.conversation_id,
+    messages.c.seq,
+    messages.c.sender,
+    messages.c.agent_id,
+    messages.c.kind,
+    messages.c.text,
+    messages.c.payload,
+    messages.c.sent_at,
+)
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    conversation_id: str
+    shop_id: str
+    sender: str  # buyer, agent, bot, system
+    agent_id: str | None
+    text: str
+    kind: str = "text"
+    payload: dict[str, Any] | None = None
+    client_msg_id: str | None = None
+
+    @property
+    def idempotency_key(self) -> str | None:
+        # Scoped by conversation, so two clients' keys never meet.
+        return f"{self.conversation_id}:{self.client_msg_id}" if self.client_msg_id else None
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    conversation_id: str
+    shop_id: str
+    seq: int
+    sender: str
+    agent_id: str | None
+    kind: str
+    text: str
+    payload: dict[str, Any] | None
+    sent_at: datetime
+    client_msg_id: str | None = None
+    duplicate: bool = False
+
+    def as_event(self, nickname: str | None = None) -> dict[str, Any]:
+        return {
+            "type": "message",
+            "shop_id": self.shop_id,
+            "conversation_id": self.conversation_id,
+            "seq": self.seq,
+            "sender": self.sender,
+            "agent_id": self.agent_id,
+            "nickname": nickname,
+            "kind": self.kind,
+            "text": self.text,
+            "payload": self.payload,
+            "sent_at": self.sent_at.isoformat(),
+            "client_msg_id": self.client_msg_id,
+        }
+
+    def ack(self) -> dict[str, Any]:
+        return {
+            "type": "ack",
+            "client_msg_id": self.client_msg_id,
+            "conversation_id": self.conversation_id,
+            "seq": self.seq,
+            "sent_at": self.sent_at.isoformat(),
+            "duplicate": self.duplicate,
+        }
+
+
+class ConversationMissing(LookupError):
+    """A message names a conversation the store does not hold."""
+
+
+def _stored(row: Any, shop_id: str, *, duplicate: bool = False) -> StoredMessage:
+    client_msg_id = row.message_id.split(":", 1)[1] if row.message_id and ":" in row.message_id else None
+    return StoredMessage(
+        conversation_id=row.conversation_id,
+        shop_id=shop_id,
+        seq=row.seq,
+        sender=row.sender,
+        agent_id=row.agent_id,
+        kind=row.kind,
+        text=row.text,
+        payload=row.payload,
+        sent_at=row.sent_at,
+        client_msg_id=client_msg_id,
+        duplicate=duplicate,
+    )
+
+
+def _conversation_state(batch: Sequence[NewMessage], now: datetime) -> dict[str, Any]:
+    """How a batch of one conversation's messages changes its live state (last word, waiting timer)."""
+    values: dict[str, Any] = {"last_message_at": now}
+    speakers = [item.sender for item in batch if item.sender in _SPEAKERS]
+    if speakers:
+        values["last_sender"] = speakers[-1]
+    last_agent = max((i for i, item in enumerate(batch) if item.sender == "agent"), default=None)
+    buyer_after = any(item.sender == "buyer" for item in batch[(last_agent or -1) + 1 :])
+    if last_agent is not None:
+        # A person answered: the timer stops, or restarts now if the buyer wrote again after.
+        values["waiting_since"] = now if buyer_after else None
+    elif buyer_after:
+        values["waiting_since"] = func.coalesce(conversations.c.waiting_since, now)
+    return values
+
+
+def write_batch(
+    conn: Connection, batch: Sequence[NewMessage], now: datetime, ordinal_base: int
+) -> list[StoredMessage | ConversationMissing]:
+    """Store `batch` (in order) and return, for each item, what the client is told."""
+    results: list[StoredMessage | ConversationMissing | None] = [None] * len(batch)
+    keys = {item.idempotency_key for item in batch if item.idempotency_key}
+    known: dict[str, Any] = {}
+    if keys:
+        for row in conn.execute(select(*_MESSAGE_COLUMNS).where(messages.c.message_id.in_(keys))):
+            known[row.message_id] = row
+
+    first_of_key: dict[str, int] = {}
+    fresh: dict[str, list[int]] = defaultdict(list)
+    for index, item in enumerate(batch):
+        key = item.idempotency_key
+        if key in known:
+            results[index] = _stored(known[key], item.shop_id, duplicate=True)
+        elif key is not None and key in first_of_key:
+            continue  # answered below from the first copy in this batch
+        else:
+            if key is not None:
+                first_of_key[key] = index
+            fresh[item.conversation_id].append(index)
+
+    rows: list[dict[str, Any]] = []
+    for conversation_id, indices in fresh.items():
+        items = [batch[i] for i in indices]
+        counted = select(func.max(messages.c.seq)).where(messages.c.conversation_id == conversation_id)
+        last = conn.execute(
+            update(conversations)
+            .where(conversations.c.id == conversation_id)
+            .values(
+                last_seq=func.coalesce(conversations.c.last_seq, counted.scalar_subquery(), 0) + len(items),
+                **_conversation_state(items, now),
+            )
+            .returning(conversations.c.last_seq)
+        ).scalar_one_or_none()
+        if last is None:
+            for i in indices:
+                results[i] = ConversationMissing(conversation_id)
+            continue
+        for seq, (i, item) in enumerate(zip(indices, items, strict=True), start=last - len(items) + 1):
+            rows.append(
+                {
+                    "message_id": item.idempotency_key,
+                    "conversation_id": conversation_id,
+                    "seq": seq,
+                    "ordinal": ordinal_base + i,
+                    "sender": item.sender,
+                    "agent_id": item.agent_id,
+                    "sent_at": now,
+                    "text": item.text,
+                    "kind": item.kind,
+                    "payload": item.payload,
+                }
+            )
+            results[i] = StoredMessage(
+                conversation_id=conversation_id,
+                shop_id=item.shop_id,
+                seq=seq,
+                sender=item.sender,
+                agent_id=item.agent_id,
+                kind=item.kind,
+                text=item.text,
+                payload=item.payload,
+                sent_at=now,
+                client_msg_id=item.client_msg_id,
+            )
+    if rows:
+        conn.execute(insert(messages), rows)
+
+    for index, item in enumerate(batch):
+        if results[index] is None:
+            first = results[first_of_key[item.idempotency_key]]  # type: ignore[index]
+            results[index] = replace(first, duplicate=True) if isinstance(first, StoredMessage) else first
+    return results  # type: ignore[return-value]
+
+
+def find_by_key(conn: Connection, item: NewMessage) -> StoredMessage | None:
+    """The message stored under `item`'s idempotency key, if any (after a lost race with another process)."""
+    if item.idempotency_key is None:
+        return None
+    row = conn.execute(select(*_MESSAGE_COLUMNS).where(messages.c.message_id == item.idempotency_key)).first()
+    return _stored(row, item.shop_id, duplicate=True) if row else None
+
+
+def messages_after(
+    conn: Connection, shop_id: str, conversation_id: str, after_seq: int, limit: int = 500
+) -> list[StoredMessage]:
+    """A conversation's messages after `after_seq`, in seq order (a client catching up)."""
+    rows = conn.execute(
+        select(*_MESSAGE_COLUMNS)
+        .where(messages.c.conversation_id == conversation_id, messages.c.seq > after_seq)
+        .order_by(messages.c.seq)
+        .limit(limit)
+    )
+    return [_stored(row, shop_id) for row in rows]
