@@ -46,6 +46,8 @@ class NewMessage:
     kind: str = "text"
     payload: dict[str, Any] | None = None
     client_msg_id: str | None = None
+    # Carried to the published event, not stored: the name the buyer sees for an agent.
+    nickname: str | None = None
 
     @property
     def idempotency_key(self) -> str | None:
@@ -66,8 +68,9 @@ class StoredMessage:
     sent_at: datetime
     client_msg_id: str | None = None
     duplicate: bool = False
+    nickname: str | None = None
 
-    def as_event(self, nickname: str | None = None) -> dict[str, Any]:
+    def as_event(self) -> dict[str, Any]:
         return {
             "type": "message",
             "shop_id": self.shop_id,
@@ -75,7 +78,7 @@ class StoredMessage:
             "seq": self.seq,
             "sender": self.sender,
             "agent_id": self.agent_id,
-            "nickname": nickname,
+            "nickname": self.nickname,
             "kind": self.kind,
             "text": self.text,
             "payload": self.payload,
@@ -198,6 +201,7 @@ def write_batch(
                 payload=item.payload,
                 sent_at=now,
                 client_msg_id=item.client_msg_id,
+                nickname=item.nickname,
             )
     if rows:
         conn.execute(insert(messages), rows)

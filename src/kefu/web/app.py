@@ -19,12 +19,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from kefu import __version__
 from kefu.accounts.access import NotFound
 from kefu.accounts.passwords import decoy_hash
+from kefu.desk.runtime import DeskRuntime
 from kefu.settings import DEV_SECRET, Settings, get_settings
 from kefu.store.engine import make_engine, make_sessionmaker
 from kefu.store.migrate import upgrade
 from kefu.web.csrf import CsrfRefused, verify_csrf
 from kefu.web.dependencies import NotLoggedIn, Page, RoleRequired, language_of
-from kefu.web.routers import accounts, analytics, auth, health, home, shops
+from kefu.web.routers import accounts, analytics, auth, desk_actions, desk_socket, health, home, shops
 from kefu.web.sessions import SessionCodec, SessionMiddleware
 
 HERE = Path(__file__).parent
@@ -41,6 +42,8 @@ CONTENT_SECURITY_POLICY = (
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 )
 _PATHS_WITHOUT_CSP = ("/docs", "/redoc")
+# The buyer's chat page lives in shops' iframes; its route sets frame-ancestors from the shop's policy.
+_EMBEDDABLE_PATHS = ("/chat/",)
 
 
 def assets_dir(settings: Settings) -> Path:
@@ -69,7 +72,8 @@ class SecurityHeadersMiddleware:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 headers.setdefault("X-Content-Type-Options", "nosniff")
-                headers.setdefault("X-Frame-Options", "DENY")
+                if not scope["path"].startswith(_EMBEDDABLE_PATHS):
+                    headers.setdefault("X-Frame-Options", "DENY")
                 headers.setdefault("Referrer-Policy", "same-origin")
                 if not scope["path"].startswith(_PATHS_WITHOUT_CSP):
                     headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
@@ -91,7 +95,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await run_in_threadpool(decoy_hash)
         if settings.secret_key == DEV_SECRET:
             log.warning("kefu uses the development secret key: set KEFU_SECRET_KEY before going live")
+        await _app.state.desk.start()
         yield
+        await _app.state.desk.stop()
         engine.dispose()
 
     app = FastAPI(
@@ -103,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.desk = DeskRuntime(settings, engine)
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.session_codec = SessionCodec(settings.secret_key, settings.session_max_age_s)
     app.state.templates = Jinja2Templates(directory=HERE / "templates")
@@ -119,7 +126,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.mount("/static/vendor", StaticFiles(directory=vendor), name="vendor")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
-    for router in (health.router, auth.router, home.router, accounts.router, shops.router, analytics.router):
+    routers = (
+        health.router,
+        auth.router,
+        home.router,
+        accounts.router,
+        shops.router,
+        analytics.router,
+        desk_socket.router,
+        desk_actions.router,
+    )
+    for router in routers:
         app.include_router(router)
     _add_error_handlers(app)
 

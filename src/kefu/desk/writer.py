@@ -1,0 +1,131 @@
+"""The message writer: every live message is stored here, in group commits, before anyone hears of it.
+
+Sockets and the REST API `await submit(message)`. Whatever arrives while a batch is being
+written becomes the next batch: one transaction, one thread, so SQLite's single writer is never
+contended and PostgreSQL gets few round trips. `submit` returns only after the commit, so an
+acknowledgement always names a stored message; events are published after that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, Engine
+
+from kefu.store.live_messages import ConversationMissing, NewMessage, StoredMessage, find_by_key, write_batch
+
+log = logging.getLogger(__name__)
+
+# Ordinals are time-based (µs × 1000 + position in the batch), so a batch stays under 1000.
+MAX_BATCH = 500
+
+AfterWrite = Callable[[Connection, list[StoredMessage], datetime], None]
+Publish = Callable[[list[dict]], Awaitable[None]]
+Outcome = StoredMessage | Exception
+
+
+class MessageWriter:
+    def __init__(
+        self, engine: Engine, *, after_write: AfterWrite | None = None, publish: Publish | None = None
+    ):
+        self.engine = engine
+        self.after_write = after_write
+        self.publish = publish
+        self._queue: asyncio.Queue[tuple[NewMessage, asyncio.Future[StoredMessage]]] = asyncio.Queue()
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kefu-writer")
+        self._task: asyncio.Task[None] | None = None
+        self.batches = 0
+        self.written = 0
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="kefu-message-writer")
+
+    async def stop(self) -> None:
+        """Finish what is queued, then stop."""
+        if self._task is not None:
+            while not self._queue.empty():
+                await asyncio.sleep(0.01)
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        self._thread.shutdown(wait=True)
+
+    async def submit(self, message: NewMessage) -> StoredMessage:
+        """Store `message`; returns it with its seq once committed (raises ConversationMissing)."""
+        if self._task is None or self._task.done():
+            raise RuntimeError("the message writer is not running")
+        future: asyncio.Future[StoredMessage] = asyncio.get_running_loop().create_future()
+        await self._queue.put((message, future))
+        return await future
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < MAX_BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            messages = [message for message, _ in batch]
+            try:
+                outcomes = await loop.run_in_executor(self._thread, self._write, messages)
+            except Exception as error:  # the executor itself failed: nothing was stored
+                log.exception("message batch failed")
+                outcomes = [error] * len(batch)
+            events = []
+            for (_, future), outcome in zip(batch, outcomes, strict=True):
+                if future.done():  # the submitter gave up (its socket closed)
+                    continue
+                if isinstance(outcome, Exception):
+                    future.set_exception(outcome)
+                else:
+                    future.set_result(outcome)
+                    if not outcome.duplicate:
+                        events.append(outcome.as_event())
+            if events and self.publish is not None:
+                try:
+                    await self.publish(events)
+                except Exception:
+                    # Stored and acknowledged: clients that missed the event catch up with `sync`.
+                    log.exception("publishing %d message events failed", len(events))
+
+    def _write(self, messages: Sequence[NewMessage]) -> list[Outcome]:
+        self.batches += 1
+        try:
+            return self._write_batch(messages)
+        except Exception:
+            if len(messages) == 1:
+                return [self._write_alone(messages[0])]
+            # One bad message must not sink its batch-mates: each is retried on its own.
+            return [self._write_alone(message) for message in messages]
+
+    def _write_batch(self, messages: Sequence[NewMessage]) -> list[Outcome]:
+        now = datetime.now(UTC)
+        ordinal_base = int(now.timestamp() * 1_000_000) * 1000
+        with self.engine.begin() as conn:
+            results = write_batch(conn, messages, now, ordinal_base)
+            stored = [r for r in results if isinstance(r, StoredMessage) and not r.duplicate]
+            if stored and self.after_write is not None:
+                self.after_write(conn, stored, now)
+        self.written += len(stored)
+        return list(results)
+
+    def _write_alone(self, message: NewMessage) -> Outcome:
+        try:
+            return self._write_batch([message])[0]
+        except Exception as error:
+            # Another process may have stored the same key first (a resend racing its original).
+            try:
+                with self.engine.begin() as conn:
+                    found = find_by_key(conn, message)
+            except Exception:
+                found = None
+            if found is not None:
+                return found
+            log.warning("message for conversation %s not stored: %s", message.conversation_id, error)
+            return error
+
+
+__all__ = ["ConversationMissing", "MessageWriter"]
