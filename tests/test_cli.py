@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 from kefu.cli import main
 
-COMMANDS = ("demo", "serve", "gen", "import", "export", "report")
+COMMANDS = ("demo", "serve", "gen", "import", "export", "report", "shop-secret")
 
 
 def test_help_lists_every_command():
@@ -45,3 +45,17 @@ def test_gen_then_import_then_export(tmp_path):
     exported = runner.invoke(main, ["export", str(tmp_path / "out"), "--db", db, "--format", "csv"])
     assert exported.exit_code == 0, exported.output
     assert (tmp_path / "out" / "messages.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+
+
+def test_shop_secret_is_made_once_and_then_kept(tmp_path):
+    db = f"sqlite:///{tmp_path}/k.db"
+    runner = CliRunner()
+    runner.invoke(main, ["gen", str(tmp_path / "ds"), "--seed", "3", "--conversations", "60"])
+    assert runner.invoke(main, ["import", str(tmp_path / "ds"), "--db", db]).exit_code == 0
+    shop_id = (tmp_path / "ds" / "shops.jsonl").read_text(encoding="utf-8").split('"shop_id": "')[1].split('"')[0]
+    first = runner.invoke(main, ["shop-secret", shop_id, "--db", db])
+    again = runner.invoke(main, ["shop-secret", shop_id, "--db", db])
+    assert first.exit_code == 0 and len(first.output.strip()) >= 40
+    assert again.output == first.output
+    missing = runner.invoke(main, ["shop-secret", "no-such-shop", "--db", db])
+    assert missing.exit_code == 1 and "no shop 'no-such-shop'" in missing.output

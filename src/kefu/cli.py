@@ -298,6 +298,22 @@ def _serve(host: str, port: int, db_url: str | None) -> None:
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
 
+@main.command("shop-secret")
+@click.argument("shop_id")
+@db_option
+def shop_secret_command(shop_id: str, db_url: str | None) -> None:
+    """Print the secret SHOP signs its buyers' chat tokens with (made on first use; see docs/desk.md)."""
+    from kefu.accounts.access import NotFound
+    from kefu.desk.chat_access import buyer_secret
+    from kefu.store.engine import make_sessionmaker, session_scope
+
+    try:
+        with session_scope(make_sessionmaker(_engine(db_url))) as session:
+            click.echo(buyer_secret(session, shop_id))
+    except NotFound:
+        raise click.ClickException(f"no shop {shop_id!r} in the store") from None
+
+
 @main.command("demo")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8000, show_default=True)
@@ -310,6 +326,7 @@ def demo_command(
 ) -> None:
     """Generate a demo shop, import it into the store and serve the app."""
     from kefu.accounts.actions import do_set_demo_passwords
+    from kefu.desk.chat_access import open_to_anonymous_buyers
     from kefu.interchange.importing import do_import
 
     settings = get_settings()
@@ -320,6 +337,7 @@ def demo_command(
     with _progress(30, "importing the demo shop") as step:
         do_import(engine, dataset, actor="demo", progress=step)
     logins = do_set_demo_passwords(engine, DEMO_PASSWORD)
+    chats = open_to_anonymous_buyers(engine)
     address = f"http://{host}:{port}/"
     click.echo("")
     click.echo(f"kefu demo: {address}")
@@ -327,6 +345,9 @@ def demo_command(
     click.echo(f"every demo login below has the password: {DEMO_PASSWORD}")
     for login in _pick_demo_logins(logins):
         click.echo(f"  {login.role:10} {login.username:16} {login.nickname}  ({login.shop_name})")
+    click.echo("the buyer's side, one chat page per shop (open it in another browser or a private window):")
+    for shop_id, name in chats:
+        click.echo(f"  {address}chat/{shop_id}  ({name})")
     click.echo("")
     if not no_serve:
         os.environ.setdefault("KEFU_ENV", "development")
