@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 REDIS_CHANNEL = "kefu:desk:events"
 # Fields of a `conversation` event that stay with the staff.
-STAFF_FIELDS = ("note", "from_agent_id", "to_group", "assigned_agent_id", "skill_group")
+STAFF_FIELDS = ("note", "from_agent_id", "to_group", "assigned_agent_id", "skill_group", "buyer_id")
 
 Event = dict[str, Any]
 
@@ -69,17 +69,22 @@ class Registry:
     def dispatch(self, event: Event) -> None:
         conversation_id = event.get("conversation_id")
         watchers = tuple(self._by_conversation.get(conversation_id, ())) if conversation_id else ()
+        staff_only = event["type"] == "note" or event.get("staff_only", False)
+        if event["type"] == "presence":
+            for listener in tuple(self._staff_by_shop.get(event["shop_id"], ())):
+                listener.deliver(event)
+            return
         if event["type"] == "conversation":
             for listener in tuple(self._staff_by_shop.get(event["shop_id"], ())):
                 if listener.agent_id and event.get("assigned_agent_id") == listener.agent_id:
                     self.watch(listener, conversation_id)
                 listener.deliver(event)
-            shown = buyer_view(event)
-            for listener in watchers:
-                if not listener.is_staff:
-                    listener.deliver(shown)
+            if not staff_only:
+                shown = buyer_view(event)
+                for listener in watchers:
+                    if not listener.is_staff:
+                        listener.deliver(shown)
             return
-        staff_only = event["type"] == "note" or event.get("staff_only", False)
         for listener in watchers:
             if listener.shop_id == event["shop_id"] and (listener.is_staff or not staff_only):
                 listener.deliver(event)
