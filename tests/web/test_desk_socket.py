@@ -1,4 +1,4 @@
-"""The desk's WebSockets end to end over a real store: stored before acknowledged, never doubled, each side sees only its own."""
+"""The desk's WebSockets over a real store: stored before acknowledged, never doubled, each side its own."""
 
 from __future__ import annotations
 
@@ -12,8 +12,18 @@ from sqlalchemy import Engine, func, select, update
 
 from kefu.desk.buyer_tokens import make_token
 from kefu.store.engine import make_sessionmaker, session_scope
-from kefu.store.models import Conversation, Message, Rating, RatingInvitation, Shop, Staff, Transfer
-from tests.web.conftest import AGENT, OTHER_SHOP_AGENT, SUPERVISOR, YIYI
+from kefu.store.models import (
+    Conversation,
+    FollowUp,
+    Message,
+    Rating,
+    RatingInvitation,
+    Shop,
+    Staff,
+    Transfer,
+)
+
+from .conftest import AGENT, OTHER_SHOP_AGENT, SUPERVISOR, YIYI
 
 SHOP_SECRET = "shop-secret-for-tests"
 
@@ -209,3 +219,20 @@ def test_transfer_close_and_rating(client: TestClient, log_in, desk_ready, page_
         conversation = session.get(Conversation, conversation_id)
         assert (rating.score, rating.tags, invitation.rating_id) == ("very_satisfied", "回复快", rating.id)
         assert hand_over.note == "买家要换L码，订单已付款" and conversation.status == "closed"
+
+
+def test_closing_a_pre_sale_chat_without_an_order_leaves_a_follow_up_for_the_agent(
+    client: TestClient, log_in, desk_ready, page_token
+):
+    log_in(AGENT.username)
+    with client.websocket_connect(f"/ws/chat/{YIYI[0]}?token={token_for('b8')}") as buyer:
+        buyer.receive_json()
+        buyer.send_json({"type": "send", "client_msg_id": "1", "text": "这件外套有黑色吗"})
+        conversation_id = receive_until(buyer, of_type("ack"))["conversation_id"]
+    closed = client.post(
+        f"/desk/conversations/{conversation_id}/close", headers={"X-CSRF-Token": page_token()}
+    )
+    assert closed.status_code == 200, closed.text
+    with session_scope(make_sessionmaker(desk_ready)) as session:
+        task = session.scalars(select(FollowUp)).one()
+        assert (task.kind, task.agent_id, task.conversation_id) == ("no_order", "yiyi_a01", conversation_id)

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kefu.desk import webhooks
+from kefu.desk import followups, webhooks
 from kefu.desk.access import SUPERVISING_ROLES, can_write
 from kefu.desk.routing import PRESENCES, AgentLoad, choose_agent
 from kefu.store.models import (
@@ -338,6 +338,8 @@ def close(session: Session, staff: Staff, conversation: Conversation, now: datet
         )
     )
     _webhook(session, conversation, "conversation.closed", now, agent_id=conversation.assigned_agent_id)
+    # A buyer who asked and did not order, or ordered and did not pay, gets a task in the agent's list.
+    followups.do_plan_follow_ups(session, conversation, now)
     change = Change(events=[state_event(conversation, "closed", rating_invited=True)])
     freed = assign_waiting(session, conversation.shop_id, now)
     change.events.extend(freed.events)

@@ -24,16 +24,23 @@ class DeskRuntime:
         self.writer = MessageWriter(engine, after_write=webhooks.enqueue_messages, publish=self.hub.publish)
         self.buyer_limits = RateLimiter(settings.buyer_rate_per_s, settings.buyer_burst)
         self.deliverer = webhooks.WebhookDeliverer(engine)
+        self._starts = 0
 
     async def start(self) -> None:
-        await self.hub.start()
-        self.writer.start()
-        self.deliverer.start()
+        # Counted: a test may run the app's start-up again (a second client) while it runs;
+        # the desk keeps running in the event loop that started it first.
+        self._starts += 1
+        if self._starts == 1:
+            await self.hub.start()
+            self.writer.start()
+            self.deliverer.start()
 
     async def stop(self) -> None:
-        await self.deliverer.stop()
-        await self.writer.stop()
-        await self.hub.stop()
+        self._starts -= 1
+        if self._starts == 0:
+            await self.deliverer.stop()
+            await self.writer.stop()
+            await self.hub.stop()
 
     async def apply(self, change: Change, *, shop_id: str, conversation_id: str | None) -> None:
         """Publish a committed change; its notices for the buyer go through the writer like any message."""

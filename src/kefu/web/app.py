@@ -23,9 +23,20 @@ from kefu.desk.runtime import DeskRuntime
 from kefu.settings import DEV_SECRET, Settings, get_settings
 from kefu.store.engine import make_engine, make_sessionmaker
 from kefu.store.migrate import upgrade
+from kefu.web import log_redaction
 from kefu.web.csrf import CsrfRefused, verify_csrf
 from kefu.web.dependencies import NotLoggedIn, Page, RoleRequired, language_of
-from kefu.web.routers import accounts, analytics, auth, desk_actions, desk_socket, health, home, shops
+from kefu.web.routers import (
+    accounts,
+    analytics,
+    auth,
+    desk_actions,
+    desk_sidebar,
+    desk_socket,
+    health,
+    home,
+    shops,
+)
 from kefu.web.sessions import SessionCodec, SessionMiddleware
 
 HERE = Path(__file__).parent
@@ -85,6 +96,7 @@ class SecurityHeadersMiddleware:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The web app over the store `settings` name; its schema is brought up to date at start-up."""
     settings = settings or get_settings()
+    log_redaction.install()
     engine = make_engine(settings.resolved_database_url())
 
     @asynccontextmanager
@@ -135,6 +147,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         analytics.router,
         desk_socket.router,
         desk_actions.router,
+        desk_sidebar.router,
     )
     for router in routers:
         app.include_router(router)
