@@ -16,12 +16,15 @@ from kefu.desk.messages import NewMessage
 from kefu.desk.rate_limit import RateLimiter
 from kefu.desk.writer import MessageWriter
 from kefu.settings import Settings
+from kefu.store.engine import writing
 
 
 class DeskRuntime:
     def __init__(self, settings: Settings, engine: Engine) -> None:
         self.hub = make_hub(settings.redis_url)
-        self.writer = MessageWriter(engine, after_write=webhooks.enqueue_messages, publish=self.hub.publish)
+        self.writer = MessageWriter(
+            writing(engine), after_write=webhooks.enqueue_messages, publish=self.hub.publish
+        )
         self.buyer_limits = RateLimiter(settings.buyer_rate_per_s, settings.buyer_burst)
         self.deliverer = webhooks.WebhookDeliverer(engine)
         self._starts = 0

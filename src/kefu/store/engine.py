@@ -41,7 +41,19 @@ def _configure_sqlite(dbapi_connection, _record) -> None:
 
 
 def _begin_sqlite(conn) -> None:
-    conn.exec_driver_sql("BEGIN")
+    # A transaction that will write takes the write lock at once (and waits for it, up to
+    # busy_timeout): a deferred one that read first fails at its first write if another
+    # connection committed in between, instead of waiting its turn.
+    writes = conn.get_execution_options().get(_WRITES, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+
+
+_WRITES = "kefu_writes"
+
+
+def writing(engine: Engine) -> Engine:
+    """The engine for transactions that write: on SQLite they begin IMMEDIATE (see _begin_sqlite)."""
+    return engine.execution_options(**{_WRITES: True})
 
 
 def make_engine(url: str) -> Engine:

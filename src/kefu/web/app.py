@@ -21,7 +21,7 @@ from kefu.accounts.access import NotFound
 from kefu.accounts.passwords import decoy_hash
 from kefu.desk.runtime import DeskRuntime
 from kefu.settings import DEV_SECRET, Settings, get_settings
-from kefu.store.engine import make_engine, make_sessionmaker
+from kefu.store.engine import make_engine, make_sessionmaker, writing
 from kefu.store.migrate import upgrade
 from kefu.web import log_redaction
 from kefu.web.csrf import CsrfRefused, verify_csrf
@@ -31,6 +31,7 @@ from kefu.web.routers import (
     analytics,
     auth,
     desk_actions,
+    desk_pages,
     desk_sidebar,
     desk_socket,
     health,
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.desk = DeskRuntime(settings, engine)
     app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.write_sessionmaker = make_sessionmaker(writing(engine))
     app.state.session_codec = SessionCodec(settings.secret_key, settings.session_max_age_s)
     app.state.templates = Jinja2Templates(directory=HERE / "templates")
 
@@ -145,6 +147,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         accounts.router,
         shops.router,
         analytics.router,
+        desk_pages.router,
         desk_socket.router,
         desk_actions.router,
         desk_sidebar.router,

@@ -17,7 +17,7 @@ from kefu.accounts.access import access_shop, access_staff_by_id
 from kefu.settings import Settings
 from kefu.store.engine import session_scope
 from kefu.store.models import Shop, Staff
-from kefu.web.csrf import csrf_token
+from kefu.web.csrf import SAFE_METHODS, csrf_token
 from kefu.web.i18n import LANGUAGE_COOKIE, LANGUAGE_NAMES, choose_language, labeller, translator
 from kefu.web.sessions import SessionCodec, log_out, logged_in_staff
 
@@ -50,8 +50,13 @@ SessionCodecDep = Annotated[SessionCodec, Depends(get_session_codec)]
 
 
 def get_db(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed when the route returns, rolled back if it raises."""
-    with session_scope(request.app.state.sessionmaker) as session:
+    """One transaction per request: committed when the route returns, rolled back if it raises.
+
+    Requests that may write (every unsafe method) take the store's write lock from the start.
+    """
+    state = request.app.state
+    factory = state.sessionmaker if request.method in SAFE_METHODS else state.write_sessionmaker
+    with session_scope(factory) as session:
         yield session
 
 

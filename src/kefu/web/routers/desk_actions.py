@@ -9,13 +9,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, HTTPException, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Header, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from kefu.accounts.access import NotFound
 from kefu.desk import conversations as desk
 from kefu.desk.access import SUPERVISING_ROLES, conversation_for_buyer, conversation_for_staff
 from kefu.desk.buyer_tokens import BadToken, BuyerIdentity, read_token
@@ -24,7 +23,7 @@ from kefu.store.engine import session_scope
 from kefu.store.live_messages import messages_after
 from kefu.store.models import Buyer, Conversation, ConversationNote, Message, Shop, Staff, Transfer
 from kefu.vocabularies import RATING_SCORES, SKILL_GROUPS
-from kefu.web.dependencies import CurrentStaff
+from kefu.web.dependencies import CurrentStaff, SessionDep
 
 router = APIRouter(tags=["desk"])
 
@@ -41,19 +40,30 @@ def _refused(refusal: desk.NotAllowed) -> HTTPException:
     return HTTPException(status_code=409, detail=refusal.reason)
 
 
-async def _run(request: Request, work, *, shop_id: str, conversation_id: str | None) -> dict[str, Any]:
-    """Run `work(session)` in one transaction off the event loop, then publish what it changed."""
+def _publish_after_commit(
+    request: Request,
+    background: BackgroundTasks,
+    change: desk.Change,
+    *,
+    shop_id: str,
+    conversation_id: str | None,
+) -> None:
+    """Publish a change once the request's transaction has committed.
 
-    def in_transaction() -> tuple[desk.Change, dict[str, Any]]:
-        with session_scope(request.app.state.sessionmaker) as session:
-            return work(session)
+    The request's session commits before the response is sent (SessionDep), and background
+    tasks run after it is sent: so no socket hears of a change the store could still lose.
+    """
+    background.add_task(
+        request.app.state.desk.apply, change, shop_id=shop_id, conversation_id=conversation_id
+    )
 
+
+def _refusing(work):
+    """Run `work()`, turning a refused action into 409 with its reason."""
     try:
-        change, answer = await run_in_threadpool(in_transaction)
+        return work()
     except desk.NotAllowed as refusal:
         raise _refused(refusal) from None
-    await request.app.state.desk.apply(change, shop_id=shop_id, conversation_id=conversation_id)
-    return answer
 
 
 def _own(session: Session, staff: Staff, conversation_id: str) -> tuple[Staff, Conversation]:
@@ -222,67 +232,108 @@ class PresenceBody(BaseModel):
     presence: str
 
 
-def _action(name: str):
-    """A conversation action of the workbench: (staff, conversation, now, **body) -> Change."""
-
-    async def act(request: Request, staff: CurrentStaff, conversation_id: str, **body: Any) -> dict[str, Any]:
-        def work(session: Session) -> tuple[desk.Change, dict[str, Any]]:
-            me, conversation = _own(session, staff, conversation_id)
-            change = getattr(desk, name)(session, me, conversation, _now(), **body)
-            session.flush()
-            return change, _summary(conversation)
-
-        return await _run(request, work, shop_id=staff.shop_id, conversation_id=conversation_id)
-
-    return act
+def _act(
+    name: str,
+    request: Request,
+    session: Session,
+    staff: Staff,
+    background: BackgroundTasks,
+    conversation_id: str,
+    **body: Any,
+) -> dict[str, Any]:
+    """A conversation action of the workbench, in the request's (writing) transaction."""
+    me, conversation = _own(session, staff, conversation_id)
+    change = _refusing(lambda: getattr(desk, name)(session, me, conversation, _now(), **body))
+    session.flush()
+    _publish_after_commit(request, background, change, shop_id=staff.shop_id, conversation_id=conversation_id)
+    return _summary(conversation)
 
 
 @router.post("/desk/conversations/{conversation_id}/pickup")
-async def pick_up(request: Request, staff: CurrentStaff, conversation_id: str) -> dict[str, Any]:
-    return await _action("pick_up")(request, staff, conversation_id)
+def pick_up(
+    request: Request,
+    session: SessionDep,
+    staff: CurrentStaff,
+    background: BackgroundTasks,
+    conversation_id: str,
+) -> dict[str, Any]:
+    return _act("pick_up", request, session, staff, background, conversation_id)
 
 
 @router.post("/desk/conversations/{conversation_id}/transfer")
-async def transfer(
-    request: Request, staff: CurrentStaff, conversation_id: str, body: TransferBody
+def transfer(
+    request: Request,
+    session: SessionDep,
+    staff: CurrentStaff,
+    background: BackgroundTasks,
+    conversation_id: str,
+    body: TransferBody,
 ) -> dict[str, Any]:
-    return await _action("transfer")(
-        request, staff, conversation_id, note=body.note, to_agent_id=body.to_agent_id, to_group=body.to_group
+    return _act(
+        "transfer",
+        request,
+        session,
+        staff,
+        background,
+        conversation_id,
+        note=body.note,
+        to_agent_id=body.to_agent_id,
+        to_group=body.to_group,
     )
 
 
 @router.post("/desk/conversations/{conversation_id}/close")
-async def close(request: Request, staff: CurrentStaff, conversation_id: str) -> dict[str, Any]:
-    return await _action("close")(request, staff, conversation_id)
+def close(
+    request: Request,
+    session: SessionDep,
+    staff: CurrentStaff,
+    background: BackgroundTasks,
+    conversation_id: str,
+) -> dict[str, Any]:
+    return _act("close", request, session, staff, background, conversation_id)
 
 
 @router.post("/desk/conversations/{conversation_id}/reopen")
-async def reopen(request: Request, staff: CurrentStaff, conversation_id: str) -> dict[str, Any]:
-    return await _action("reopen")(request, staff, conversation_id)
+def reopen(
+    request: Request,
+    session: SessionDep,
+    staff: CurrentStaff,
+    background: BackgroundTasks,
+    conversation_id: str,
+) -> dict[str, Any]:
+    return _act("reopen", request, session, staff, background, conversation_id)
 
 
 @router.post("/desk/conversations/{conversation_id}/notes")
-async def add_note(
-    request: Request, staff: CurrentStaff, conversation_id: str, body: NoteBody
+def add_note(
+    request: Request,
+    session: SessionDep,
+    staff: CurrentStaff,
+    background: BackgroundTasks,
+    conversation_id: str,
+    body: NoteBody,
 ) -> dict[str, Any]:
-    def work(session: Session) -> tuple[desk.Change, dict[str, Any]]:
-        me, conversation = _own(session, staff, conversation_id)
-        return desk.add_note(session, me, conversation, body.text, _now()), {"ok": True}
-
-    return await _run(request, work, shop_id=staff.shop_id, conversation_id=conversation_id)
+    me, conversation = _own(session, staff, conversation_id)
+    change = _refusing(lambda: desk.add_note(session, me, conversation, body.text, _now()))
+    _publish_after_commit(request, background, change, shop_id=staff.shop_id, conversation_id=conversation_id)
+    return {"ok": True}
 
 
 @router.post("/desk/presence")
-async def presence(request: Request, staff: CurrentStaff, body: PresenceBody) -> dict[str, Any]:
+def presence(
+    request: Request,
+    session: SessionDep,
+    staff: CurrentStaff,
+    background: BackgroundTasks,
+    body: PresenceBody,
+) -> dict[str, Any]:
     if body.presence not in PRESENCES:
         raise HTTPException(status_code=422, detail=f"presence must be one of {', '.join(PRESENCES)}")
-
-    def work(session: Session) -> tuple[desk.Change, dict[str, Any]]:
-        me = session.get(Staff, staff.id)
-        assert me is not None
-        return desk.set_presence(session, me, body.presence, _now()), {"presence": body.presence}
-
-    return await _run(request, work, shop_id=staff.shop_id, conversation_id=None)
+    me = session.get(Staff, staff.id)
+    assert me is not None
+    change = _refusing(lambda: desk.set_presence(session, me, body.presence, _now()))
+    _publish_after_commit(request, background, change, shop_id=staff.shop_id, conversation_id=None)
+    return {"presence": body.presence}
 
 
 # --- the buyer's rating -------------------------------------------------------------------
@@ -307,24 +358,20 @@ def buyer_identity(session: Session, shop_id: str, authorization: str | None) ->
 
 
 @router.post("/chat/{shop_id}/rating")
-async def rate(
+def rate(
     request: Request,
+    session: SessionDep,
+    background: BackgroundTasks,
     shop_id: str,
     body: RatingBody,
     authorization: Annotated[str | None, Header()] = None,
 ) -> dict[str, Any]:
     """The buyer rates their conversation with one of the five scores (stored in `ratings`)."""
-
-    def work(session: Session) -> tuple[desk.Change, dict[str, Any]]:
-        identity = buyer_identity(session, shop_id, authorization)
-        conversation = conversation_for_buyer(session, shop_id, identity.buyer_id, body.conversation_id)
-        rating, change = desk.rate(session, conversation, body.score, body.tags, _now())
-        return change, {"rating_id": rating.id, "score": rating.score}
-
-    try:
-        return await _run(request, work, shop_id=shop_id, conversation_id=body.conversation_id)
-    except NotFound:
-        raise HTTPException(status_code=404, detail="Not found") from None
+    identity = buyer_identity(session, shop_id, authorization)
+    conversation = conversation_for_buyer(session, shop_id, identity.buyer_id, body.conversation_id)
+    rating, change = _refusing(lambda: desk.rate(session, conversation, body.score, body.tags, _now()))
+    _publish_after_commit(request, background, change, shop_id=shop_id, conversation_id=conversation.id)
+    return {"rating_id": rating.id, "score": rating.score}
 
 
 __all__ = ["buyer_identity", "router"]
