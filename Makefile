@@ -1,5 +1,5 @@
 # make demo: set up, fill an embedded store with a demo shop and serve it.
-# make test: set up and run every test (SQLite, PostgreSQL, headless Chromium).
+# make test: set up and run every test (SQLite, PostgreSQL, Redis, headless Chromium).
 VENV := .venv
 PYTHON ?= python3
 STAMP := $(VENV)/.installed

@@ -111,7 +111,7 @@ def main() -> None:
                 capture_output=True,
                 text=True,
             ).stdout
-            url = out.strip().split("=", 1)[1]
+            url = next(line for line in out.splitlines() if "POSTGRES_URL=" in line).split("=", 1)[1]
             try:
                 lines.append(("postgres", run(url, folder, "postgres", args.runs)))
             finally:

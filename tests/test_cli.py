@@ -52,7 +52,9 @@ def test_shop_secret_is_made_once_and_then_kept(tmp_path):
     runner = CliRunner()
     runner.invoke(main, ["gen", str(tmp_path / "ds"), "--seed", "3", "--conversations", "60"])
     assert runner.invoke(main, ["import", str(tmp_path / "ds"), "--db", db]).exit_code == 0
-    shop_id = (tmp_path / "ds" / "shops.jsonl").read_text(encoding="utf-8").split('"shop_id": "')[1].split('"')[0]
+    shop_id = (
+        (tmp_path / "ds" / "shops.jsonl").read_text(encoding="utf-8").split('"shop_id": "')[1].split('"')[0]
+    )
     first = runner.invoke(main, ["shop-secret", shop_id, "--db", db])
     again = runner.invoke(main, ["shop-secret", shop_id, "--db", db])
     assert first.exit_code == 0 and len(first.output.strip()) >= 40

@@ -295,7 +295,9 @@ def _serve(host: str, port: int, db_url: str | None) -> None:
     from kefu.web.app import create_app
 
     settings = Settings(database_url=db_url) if db_url else get_settings()
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    # Chat frames are small: compressing each cost more CPU than anything else on the event loop
+    # (docs/benchmarks.md, Desk), for a few bytes saved.
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", ws_per_message_deflate=False)
 
 
 @main.command("shop-secret")

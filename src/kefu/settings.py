@@ -55,7 +55,9 @@ class Settings(BaseSettings):
         description="Redis URL (redis://host:port/0) through which several server processes share "
         "the live desk; empty: one process. Use PostgreSQL as the store with it.",
     )
-    buyer_rate_per_s: float = Field(default=5.0, description="Messages a buyer may send per second, sustained.")
+    buyer_rate_per_s: float = Field(
+        default=5.0, description="Messages a buyer may send per second, sustained."
+    )
     buyer_burst: int = Field(default=20, description="Messages a buyer may send in a burst.")
 
     @field_validator("secret_key")

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from sqlalchemy import Connection, Engine
 
@@ -26,6 +27,7 @@ MAX_BATCH = 500
 AfterWrite = Callable[[Connection, list[StoredMessage], datetime], None]
 Publish = Callable[[list[dict]], Awaitable[None]]
 Outcome = StoredMessage | Exception
+T = TypeVar("T")
 
 
 class MessageWriter:
@@ -61,6 +63,15 @@ class MessageWriter:
         future: asyncio.Future[StoredMessage] = asyncio.get_running_loop().create_future()
         await self._queue.put((message, future))
         return await future
+
+    async def call(self, work: Callable[[], T]) -> T:
+        """Run another write (a conversation opened, a read mark) on the writer's thread, between batches.
+
+        On SQLite two writers in two threads make one fail at once ("database is locked": a
+        transaction that read before another's commit cannot then write); one thread for every
+        write of the desk never meets that.
+        """
+        return await asyncio.get_running_loop().run_in_executor(self._thread, work)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()

@@ -1,9 +1,11 @@
 """Writing and reading live messages in batches: the SQL behind the desk's message writer.
 
-One call stores a batch in the caller's transaction: repeated idempotency keys are answered
-from what was stored first, each conversation's seqs are reserved with one
-`UPDATE … RETURNING` (which also locks its row on PostgreSQL, so two processes never hand out
-the same seq), and the messages go in with one executemany INSERT.
+One call stores a batch in the caller's transaction with a fixed number of statements, however
+many conversations it touches: repeated idempotency keys are answered from what was stored
+first (one SELECT), the batch's conversations are read and locked at once (one
+`SELECT … FOR UPDATE` on PostgreSQL, so two processes never hand out the same seq), their seqs
+and live state move on in one executemany UPDATE, and the messages go in with one executemany
+INSERT.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from kefu.store.models import Conversation, Message
 
@@ -118,20 +120,56 @@ def _stored(row: Any, shop_id: str, *, duplicate: bool = False) -> StoredMessage
     )
 
 
-def _conversation_state(batch: Sequence[NewMessage], now: datetime) -> dict[str, Any]:
-    """How a batch of one conversation's messages changes its live state (last word, waiting timer)."""
-    values: dict[str, Any] = {"last_message_at": now}
+def _conversation_state(
+    batch: Sequence[NewMessage], now: datetime, last_sender: str | None, waiting_since: datetime | None
+) -> tuple[str | None, datetime | None]:
+    """How a batch of one conversation's messages changes its live state: (last word, waiting since)."""
     speakers = [item.sender for item in batch if item.sender in _SPEAKERS]
     if speakers:
-        values["last_sender"] = speakers[-1]
+        last_sender = speakers[-1]
     last_agent = max((i for i, item in enumerate(batch) if item.sender == "agent"), default=None)
-    buyer_after = any(item.sender == "buyer" for item in batch[(last_agent or -1) + 1 :])
+    after = batch if last_agent is None else batch[last_agent + 1 :]
+    buyer_after = any(item.sender == "buyer" for item in after)
     if last_agent is not None:
         # A person answered: the timer stops, or restarts now if the buyer wrote again after.
-        values["waiting_since"] = now if buyer_after else None
+        waiting_since = now if buyer_after else None
     elif buyer_after:
-        values["waiting_since"] = func.coalesce(conversations.c.waiting_since, now)
-    return values
+        waiting_since = waiting_since or now
+    return last_sender, waiting_since
+
+
+# The batch's conversations, locked (PostgreSQL: FOR UPDATE, in id order so that two processes
+# never wait on each other; SQLite has one writer) and read once: their last seq (max(seq) for an
+# imported one) and the state the batch changes. Built once: a statement per conversation and
+# per batch cost more than the SQL itself.
+_LOCK_CONVERSATIONS = (
+    select(
+        conversations.c.id,
+        func.coalesce(
+            conversations.c.last_seq,
+            select(func.max(messages.c.seq))
+            .where(messages.c.conversation_id == conversations.c.id)
+            .scalar_subquery(),
+            0,
+        ).label("last_seq"),
+        conversations.c.last_sender,
+        conversations.c.waiting_since,
+    )
+    .where(conversations.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(conversations.c.id)
+    .with_for_update(of=conversations)
+)
+_ADVANCE_CONVERSATION = (
+    update(conversations)
+    .where(conversations.c.id == bindparam("b_id"))
+    .values(
+        last_seq=bindparam("b_last_seq"),
+        last_message_at=bindparam("b_now"),
+        last_sender=bindparam("b_last_sender"),
+        waiting_since=bindparam("b_waiting_since"),
+    )
+)
+_KNOWN_KEYS = select(*_MESSAGE_COLUMNS).where(messages.c.message_id.in_(bindparam("keys", expanding=True)))
 
 
 def write_batch(
@@ -142,7 +180,7 @@ def write_batch(
     keys = {item.idempotency_key for item in batch if item.idempotency_key}
     known: dict[str, Any] = {}
     if keys:
-        for row in conn.execute(select(*_MESSAGE_COLUMNS).where(messages.c.message_id.in_(keys))):
+        for row in conn.execute(_KNOWN_KEYS, {"keys": sorted(keys)}):
             known[row.message_id] = row
 
     first_of_key: dict[str, int] = {}
@@ -159,22 +197,28 @@ def write_batch(
             fresh[item.conversation_id].append(index)
 
     rows: list[dict[str, Any]] = []
+    advanced: list[dict[str, Any]] = []
+    locked = {}
+    if fresh:
+        locked = {row.id: row for row in conn.execute(_LOCK_CONVERSATIONS, {"ids": sorted(fresh)})}
     for conversation_id, indices in fresh.items():
         items = [batch[i] for i in indices]
-        counted = select(func.max(messages.c.seq)).where(messages.c.conversation_id == conversation_id)
-        last = conn.execute(
-            update(conversations)
-            .where(conversations.c.id == conversation_id)
-            .values(
-                last_seq=func.coalesce(conversations.c.last_seq, counted.scalar_subquery(), 0) + len(items),
-                **_conversation_state(items, now),
-            )
-            .returning(conversations.c.last_seq)
-        ).scalar_one_or_none()
-        if last is None:
+        state = locked.get(conversation_id)
+        if state is None:
             for i in indices:
                 results[i] = ConversationMissing(conversation_id)
             continue
+        last = state.last_seq + len(items)
+        last_sender, waiting_since = _conversation_state(items, now, state.last_sender, state.waiting_since)
+        advanced.append(
+            {
+                "b_id": conversation_id,
+                "b_last_seq": last,
+                "b_now": now,
+                "b_last_sender": last_sender,
+                "b_waiting_since": waiting_since,
+            }
+        )
         for seq, (i, item) in enumerate(zip(indices, items, strict=True), start=last - len(items) + 1):
             rows.append(
                 {
@@ -203,6 +247,8 @@ def write_batch(
                 client_msg_id=item.client_msg_id,
                 nickname=item.nickname,
             )
+    if advanced:
+        conn.execute(_ADVANCE_CONVERSATION, advanced)
     if rows:
         conn.execute(insert(messages), rows)
 

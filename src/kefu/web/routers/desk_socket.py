@@ -108,6 +108,11 @@ def _db(websocket: WebSocket) -> Any:
     return session_scope(websocket.app.state.sessionmaker)
 
 
+def _db_writing(websocket: WebSocket) -> Any:
+    """A session for a transaction that reads, then writes (SQLite: BEGIN IMMEDIATE, see `writing`)."""
+    return session_scope(websocket.app.state.write_sessionmaker)
+
+
 def _error(code: str, detail: str, frame: dict[str, Any] | None = None) -> dict[str, Any]:
     error = {"type": "error", "code": code, "detail": detail}
     if frame is not None and isinstance(frame.get("client_msg_id"), str):
@@ -330,14 +335,14 @@ async def _buyer_conversation(socket: Socket, asked: str | None) -> str:
     runtime = _runtime(socket.websocket)
 
     def open_one() -> tuple[str, desk.Change]:
-        with _db(socket.websocket) as session:
+        with _db_writing(socket.websocket) as session:
             shop = session.get(Shop, socket.shop_id)
             if shop is None:
                 raise NotFound("shop")
             conversation, change = desk.open_for_buyer(session, shop, socket.buyer_id, _now())
             return conversation.id, change
 
-    conversation_id, change = await run_in_threadpool(open_one)
+    conversation_id, change = await runtime.writer.call(open_one)
     socket.conversation_id, socket.conversation_open = conversation_id, True
     runtime.hub.registry.watch(socket, conversation_id)
     await socket.send(
@@ -450,13 +455,13 @@ async def _read(socket: Socket, frame: dict[str, Any]) -> None:
     side = "agent" if socket.is_staff else "buyer"
 
     def mark() -> None:
-        with _db(socket.websocket) as session:
+        with _db_writing(socket.websocket) as session:
             conversation = _conversation_for(session, socket, conversation_id)
             column = "agent_read_seq" if socket.is_staff else "buyer_read_seq"
             if seq > getattr(conversation, column):
                 setattr(conversation, column, min(seq, conversation.last_seq or seq))
 
-    await run_in_threadpool(mark)
+    await _runtime(socket.websocket).writer.call(mark)
     event = {
         "type": "read",
         "shop_id": socket.shop_id,
