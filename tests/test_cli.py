@@ -61,3 +61,22 @@ def test_shop_secret_is_made_once_and_then_kept(tmp_path):
     assert again.output == first.output
     missing = runner.invoke(main, ["shop-secret", "no-such-shop", "--db", db])
     assert missing.exit_code == 1 and "no shop 'no-such-shop'" in missing.output
+
+
+def test_api_keys_are_shown_once_listed_without_the_key_and_revoked(tmp_path):
+    db = f"sqlite:///{tmp_path}/k.db"
+    runner = CliRunner()
+    runner.invoke(main, ["gen", str(tmp_path / "ds"), "--seed", "3", "--conversations", "60"])
+    assert runner.invoke(main, ["import", str(tmp_path / "ds"), "--db", db]).exit_code == 0
+    shop_id = (
+        (tmp_path / "ds" / "shops.jsonl").read_text(encoding="utf-8").split('"shop_id": "')[1].split('"')[0]
+    )
+    made = runner.invoke(main, ["api-key", "create", shop_id, "淘宝连接器", "--db", db])
+    assert made.exit_code == 0, made.output
+    key = made.stdout.strip()
+    listed = runner.invoke(main, ["api-key", "list", shop_id, "--db", db])
+    assert "淘宝连接器" in listed.output and key not in listed.output
+    key_id = listed.output.split("\t")[0]
+    assert runner.invoke(main, ["api-key", "revoke", shop_id, key_id, "--db", db]).exit_code == 0
+    assert runner.invoke(main, ["api-key", "list", shop_id, "--db", db]).output == ""
+    assert runner.invoke(main, ["api-key", "create", "no-such-shop", "x", "--db", db]).exit_code == 1

@@ -316,6 +316,68 @@ def shop_secret_command(shop_id: str, db_url: str | None) -> None:
         raise click.ClickException(f"no shop {shop_id!r} in the store") from None
 
 
+@main.group("api-key")
+def api_key_group() -> None:
+    """A shop's API keys for connectors (docs/api.md)."""
+
+
+@api_key_group.command("create")
+@click.argument("shop_id")
+@click.argument("name")
+@db_option
+def api_key_create_command(shop_id: str, name: str, db_url: str | None) -> None:
+    """Make an API key for SHOP called NAME and print it: shown only now, kefu keeps its hash."""
+    from datetime import UTC, datetime
+
+    from kefu.accounts.access import NotFound
+    from kefu.desk.api_keys import create_api_key
+    from kefu.store.engine import make_sessionmaker, session_scope
+
+    try:
+        with session_scope(make_sessionmaker(_engine(db_url))) as session:
+            row, key = create_api_key(session, shop_id, name, datetime.now(UTC))
+            key_id = row.id
+    except NotFound:
+        raise click.ClickException(f"no shop {shop_id!r} in the store") from None
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(key)
+    click.echo(f"API key {key_id} for {shop_id}: keep it now, it is not shown again.", err=True)
+
+
+@api_key_group.command("list")
+@click.argument("shop_id")
+@db_option
+def api_key_list_command(shop_id: str, db_url: str | None) -> None:
+    """SHOP's API keys: id, name, made, last used (never the keys themselves)."""
+    from kefu.desk.api_keys import list_api_keys
+    from kefu.store.engine import make_sessionmaker, session_scope
+
+    with session_scope(make_sessionmaker(_engine(db_url))) as session:
+        for row in list_api_keys(session, shop_id):
+            used = row.last_used_at.isoformat(timespec="seconds") if row.last_used_at else "never"
+            made = row.created_at.isoformat(timespec="seconds")
+            click.echo(f"{row.id}\t{row.name}\tmade {made}\tused {used}")
+
+
+@api_key_group.command("revoke")
+@click.argument("shop_id")
+@click.argument("key_id", type=int)
+@db_option
+def api_key_revoke_command(shop_id: str, key_id: int, db_url: str | None) -> None:
+    """Delete SHOP's API key KEY_ID: the next request with it is refused."""
+    from kefu.accounts.access import NotFound
+    from kefu.desk.api_keys import revoke_api_key
+    from kefu.store.engine import make_sessionmaker, session_scope
+
+    try:
+        with session_scope(make_sessionmaker(_engine(db_url))) as session:
+            revoke_api_key(session, shop_id, key_id)
+    except NotFound:
+        raise click.ClickException(f"{shop_id!r} has no API key {key_id}") from None
+    click.echo(f"revoked API key {key_id} of {shop_id}")
+
+
 @main.command("demo")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8000, show_default=True)

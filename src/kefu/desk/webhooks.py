@@ -361,25 +361,25 @@ class WebhookDeliverer:
         self.max_attempts = max_attempts
         self.clock = clock
         self._transport = transport
-        self._task: asyncio.Task[None] | None = None
-        self._wake = asyncio.Event()
+        # One polling task per event loop: an app whose lifespan runs in two loops at once (two
+        # test clients) starts one in each, and each loop's shutdown stops its own.
+        self._tasks: dict[asyncio.AbstractEventLoop, asyncio.Task[None]] = {}
         self.delivered = 0
         self.failed = 0
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="kefu-webhook-deliverer")
+        """Start polling in the running event loop (once per loop)."""
+        loop = asyncio.get_running_loop()
+        task = self._tasks.get(loop)
+        if task is None or task.done():
+            self._tasks[loop] = loop.create_task(self._run(), name="kefu-webhook-deliverer")
 
     async def stop(self) -> None:
-        """Stop polling; a round in progress is cancelled and its claims expire (CLAIM_LEASE)."""
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
-
-    def wake(self) -> None:
-        """Poll now rather than at the next interval (after enqueueing, to cut latency)."""
-        self._wake.set()
+        """Stop polling in this loop; a round in progress is cancelled and its claims expire (CLAIM_LEASE)."""
+        task = self._tasks.pop(asyncio.get_running_loop(), None)
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
     async def _run(self) -> None:
         async with self._client() as client:
@@ -390,12 +390,8 @@ class WebhookDeliverer:
                     # The store may be briefly unreachable; the next round tries again.
                     log.exception("webhook delivery round failed")
                     busy = 0
-                if busy < self.batch_size:
-                    self._wake.clear()
-                    try:
-                        await asyncio.wait_for(self._wake.wait(), self.poll_interval)
-                    except TimeoutError:
-                        pass
+                if busy < self.batch_size:  # a full batch means more are due: go on at once
+                    await asyncio.sleep(self.poll_interval)
 
     def _client(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(

@@ -29,6 +29,7 @@ from kefu.web.dependencies import NotLoggedIn, Page, RoleRequired, language_of
 from kefu.web.routers import (
     accounts,
     analytics,
+    api,
     auth,
     desk_actions,
     desk_pages,
@@ -37,6 +38,7 @@ from kefu.web.routers import (
     health,
     home,
     shops,
+    uploads,
 )
 from kefu.web.sessions import SessionCodec, SessionMiddleware
 
@@ -151,6 +153,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         desk_socket.router,
         desk_actions.router,
         desk_sidebar.router,
+        uploads.router,
+        api.router,
     )
     for router in routers:
         app.include_router(router)

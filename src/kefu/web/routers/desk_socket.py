@@ -25,12 +25,13 @@ from starlette.concurrency import run_in_threadpool
 from kefu.accounts.access import NotFound, access_staff_by_id
 from kefu.desk import conversations as desk
 from kefu.desk.access import can_write, conversation_for_buyer, conversation_for_staff
+from kefu.desk.attachments import check_attachment
 from kefu.desk.buyer_tokens import BadToken, read_token
 from kefu.desk.messages import BadMessage, NewMessage, checked_client_msg_id, checked_content
 from kefu.desk.runtime import DeskRuntime
 from kefu.store.engine import session_scope
 from kefu.store.live_messages import ConversationMissing, messages_after
-from kefu.store.models import Conversation, Order, Product, Shop, Staff, Upload
+from kefu.store.models import Conversation, Shop, Staff
 from kefu.web.sessions import logged_in_staff
 
 router = APIRouter()
@@ -370,35 +371,23 @@ def _check_staff_writes(socket: Socket, conversation_id: str) -> None:
 
 
 def _check_card(socket: Socket, conversation_id: str, kind: str, payload: dict[str, Any] | None) -> None:
-    """A card or an image must name something of this shop (and an order, the buyer's own)."""
-    assert payload is not None
+    """A card or an image must name something this sender may show in this conversation."""
     with _db(socket.websocket) as session:
         conversation = session.get(Conversation, conversation_id)
         if conversation is None:
             raise NotFound("conversation")
-        if kind == "product":
-            product = session.get(Product, payload["product_id"])
-            ok = product is not None and product.shop_id == socket.shop_id
-        elif kind == "order":
-            order = session.get(Order, payload["order_id"])
-            ok = (
-                order is not None
-                and order.shop_id == socket.shop_id
-                and order.buyer_id == conversation.buyer_id
+        try:
+            check_attachment(
+                session,
+                shop_id=socket.shop_id,
+                buyer_id=conversation.buyer_id,
+                kind=kind,
+                payload=payload,
+                sent_by_buyer=not socket.is_staff,
             )
-        else:
-            upload = session.get(Upload, payload["upload_id"])
-            ok = (
-                upload is not None
-                and upload.shop_id == socket.shop_id
-                and upload.conversation_id
-                in (
-                    None,
-                    conversation_id,
-                )
-            )
-    if not ok:
-        raise BadMessage("not_found", f"payload.{next(iter(payload))}", "names nothing you may send")
+        except NotFound:
+            field = next(iter(payload or {"payload": None}))
+            raise BadMessage("not_found", f"payload.{field}", "names nothing you may send") from None
 
 
 async def _sync(socket: Socket, frame: dict[str, Any]) -> None:
