@@ -249,15 +249,29 @@ def _act(
     return _summary(conversation)
 
 
-@router.post("/desk/conversations/{conversation_id}/pickup")
-def pick_up(
-    request: Request,
-    session: SessionDep,
-    staff: CurrentStaff,
-    background: BackgroundTasks,
-    conversation_id: str,
-) -> dict[str, Any]:
-    return _act("pick_up", request, session, staff, background, conversation_id)
+def _plain_action(name: str, summary: str):
+    """A route for an action that takes nothing but the conversation."""
+
+    def route(
+        request: Request,
+        session: SessionDep,
+        staff: CurrentStaff,
+        background: BackgroundTasks,
+        conversation_id: str,
+    ) -> dict[str, Any]:
+        return _act(name, request, session, staff, background, conversation_id)
+
+    route.__name__ = name
+    route.__doc__ = summary
+    return route
+
+
+for _path, _name, _doc in (
+    ("pickup", "pick_up", "Take a waiting conversation (supervisors: any open one)."),
+    ("close", "close", "End the conversation and invite the buyer to rate it."),
+    ("reopen", "reopen", "Open a closed conversation again."),
+):
+    router.post(f"/desk/conversations/{{conversation_id}}/{_path}")(_plain_action(_name, _doc))
 
 
 @router.post("/desk/conversations/{conversation_id}/transfer")
@@ -280,28 +294,6 @@ def transfer(
         to_agent_id=body.to_agent_id,
         to_group=body.to_group,
     )
-
-
-@router.post("/desk/conversations/{conversation_id}/close")
-def close(
-    request: Request,
-    session: SessionDep,
-    staff: CurrentStaff,
-    background: BackgroundTasks,
-    conversation_id: str,
-) -> dict[str, Any]:
-    return _act("close", request, session, staff, background, conversation_id)
-
-
-@router.post("/desk/conversations/{conversation_id}/reopen")
-def reopen(
-    request: Request,
-    session: SessionDep,
-    staff: CurrentStaff,
-    background: BackgroundTasks,
-    conversation_id: str,
-) -> dict[str, Any]:
-    return _act("reopen", request, session, staff, background, conversation_id)
 
 
 @router.post("/desk/conversations/{conversation_id}/notes")
