@@ -78,7 +78,9 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
     sock.close()
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API keeps an event loop running in the main
+# thread while it is open, and later suites that call asyncio.run() would fail.
+@pytest.fixture(scope="module")
 def browser():
     if not CHROMIUM.exists():
         reason = f"{CHROMIUM} not found: apt-get install -y chromium fonts-noto-cjk"
