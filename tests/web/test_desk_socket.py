@@ -76,6 +76,11 @@ def test_a_buyer_message_is_stored_acknowledged_and_reaches_the_assigned_agent(
         ack = receive_until(buyer, of_type("ack"))
         assert ack["seq"] == 1 and ack["duplicate"] is False
         assert count_messages(desk_ready) == 1  # stored before the ack came back
+        buyer.send_json({"type": "ping"})
+        before_pong = []
+        while (frame := buyer.receive_json())["type"] != "pong":
+            before_pong.append(frame["type"])
+        assert "message" not in before_pong  # the ack is the sender's answer: no echo of its own message
         assigned = receive_until(agent, of_type("conversation"))
         assert assigned["assigned_agent_id"] == "yiyi_a01"
         message = receive_until(agent, of_type("message"))

@@ -61,9 +61,17 @@ class Socket:
         self.conversation_open = False
         # Staff: conversations they may write to, as far as this socket has seen.
         self.writable: set[str] = set()
+        # Messages this socket sent and has not seen come back: their ack tells the client all
+        # the echo would, so the echo is not sent (one frame fewer per message).
+        self.sending: set[str] = set()
 
     def deliver(self, event: dict[str, Any]) -> None:
-        if event.get("type") == "conversation":
+        kind = event.get("type")
+        if kind == "message" and event.get("client_msg_id") in self.sending:
+            if event.get("sender") == ("agent" if self.is_staff else "buyer"):
+                self.sending.discard(event["client_msg_id"])
+                return
+        if kind == "conversation":
             self._note_state(event)
         if self.queue.qsize() >= MAX_PENDING_EVENTS:
             if not self.too_slow:
@@ -311,19 +319,26 @@ async def _send(socket: Socket, frame: dict[str, Any]) -> None:
         sender, agent_id, nickname = "agent", socket.staff.agent_id, socket.staff.nickname
     if kind != "text":
         await run_in_threadpool(_check_card, socket, conversation_id, kind, payload)
-    stored = await runtime.writer.submit(
-        NewMessage(
-            conversation_id,
-            socket.shop_id,
-            sender,
-            agent_id,
-            text,
-            kind=kind,
-            payload=payload,
-            client_msg_id=client_msg_id,
-            nickname=nickname,
+    socket.sending.add(client_msg_id)
+    try:
+        stored = await runtime.writer.submit(
+            NewMessage(
+                conversation_id,
+                socket.shop_id,
+                sender,
+                agent_id,
+                text,
+                kind=kind,
+                payload=payload,
+                client_msg_id=client_msg_id,
+                nickname=nickname,
+            )
         )
-    )
+    except BaseException:
+        socket.sending.discard(client_msg_id)
+        raise
+    if stored.duplicate:
+        socket.sending.discard(client_msg_id)  # nothing is published again for a resend
     await socket.send(stored.ack())
 
 

@@ -310,7 +310,17 @@ const socket = new ReliableSocket(socketUrl("/ws/desk"), {
     if (connection === "refused") window.location.assign(`/login?next=${encodeURIComponent("/desk")}`);
   },
   onAck: (ack, sent) => {
+    // The server sends no echo of our own message: its ack stands for it.
+    queues.noteMessage({
+      ...sent,
+      kind: sent.kind || "text",
+      sender: "agent",
+      seq: ack.seq,
+      sent_at: ack.sent_at,
+      conversation_id: ack.conversation_id,
+    });
     if (ack.conversation_id === state.selected) transcript.acknowledge(ack, sent, "agent");
+    queues.render();
   },
   onRefused: (error) => {
     transcript.refuse(error.client_msg_id, t(`desk.js.error.${error.code}`));
