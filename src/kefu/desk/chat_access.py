@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from kefu.accounts.access import NotFound
@@ -12,12 +12,22 @@ from kefu.store.models import Shop
 
 
 def buyer_secret(session: Session, shop_id: str) -> str:
-    """The secret the shop signs buyer tokens with, made on first use."""
+    """The secret the shop signs buyer tokens with, made on first use.
+
+    Two first visitors at once agree on one: only an empty secret is filled, and both read
+    back whichever was stored.
+    """
     shop = session.get(Shop, shop_id)
     if shop is None:
         raise NotFound("shop")
     if not shop.buyer_token_secret:
-        shop.buyer_token_secret = new_secret()
+        session.execute(
+            update(Shop)
+            .where(Shop.id == shop_id, Shop.buyer_token_secret.is_(None))
+            .values(buyer_token_secret=new_secret())
+        )
+        session.refresh(shop)
+    assert shop.buyer_token_secret
     return shop.buyer_token_secret
 
 

@@ -140,6 +140,23 @@ def open_for_buyer(
     return conversation, change
 
 
+def queue_load(session: Session, shop_id: str) -> tuple[int, int]:
+    """(buyers waiting in the queue, agents online) at the shop now: the peak notice's inputs."""
+    waiting = session.scalar(
+        select(func.count())
+        .select_from(Conversation)
+        .where(
+            Conversation.shop_id == shop_id,
+            Conversation.status == "open",
+            Conversation.assigned_agent_id.is_(None),
+        )
+    )
+    online = session.scalar(
+        select(func.count()).select_from(Staff).where(Staff.shop_id == shop_id, Staff.presence == "online")
+    )
+    return waiting or 0, online or 0
+
+
 def agent_loads(session: Session, shop_id: str) -> list[AgentLoad]:
     active = dict(
         session.execute(
@@ -428,4 +445,3 @@ def staff_nickname(session: Session, shop_id: str, agent_id: str | None) -> str 
         return None
     member = _staff_by_agent(session, shop_id, agent_id)
     return member.nickname if member else None
-

@@ -15,13 +15,14 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kefu.accounts.access import NotFound, access_shop
 from kefu.desk import notices
-from kefu.desk.buyer_tokens import BadToken, make_token, new_secret, read_token
-from kefu.desk.conversations import staff_nickname
+from kefu.desk.buyer_tokens import BadToken, make_token, read_token
+from kefu.desk.chat_access import buyer_secret
+from kefu.desk.conversations import queue_load, staff_nickname
 from kefu.desk.routing import PRESENCES
 from kefu.store.models import Conversation, Product, Shop, Staff
 from kefu.vocabularies import RATING_SCORES, SKILL_GROUPS
@@ -113,34 +114,6 @@ def _buyer_language(request: Request) -> str:
     )
 
 
-def _shop_secret(session: Session, shop: Shop) -> str:
-    """The shop's token secret, made on first use; two first visitors at once agree on one."""
-    if not shop.buyer_token_secret:
-        session.execute(
-            update(Shop)
-            .where(Shop.id == shop.id, Shop.buyer_token_secret.is_(None))
-            .values(buyer_token_secret=new_secret())
-        )
-        session.refresh(shop)
-    assert shop.buyer_token_secret
-    return shop.buyer_token_secret
-
-
-def _queue_load(session: Session, shop_id: str) -> tuple[int, int]:
-    """(buyers waiting in the queue, agents online) at the shop now."""
-    waiting = session.scalar(
-        select(func.count()).select_from(Conversation).where(
-            Conversation.shop_id == shop_id,
-            Conversation.status == "open",
-            Conversation.assigned_agent_id.is_(None),
-        )
-    )
-    online = session.scalar(
-        select(func.count()).select_from(Staff).where(Staff.shop_id == shop_id, Staff.presence == "online")
-    )
-    return waiting or 0, online or 0
-
-
 def _serving_agent(session: Session, shop_id: str, buyer_id: str) -> str | None:
     """The nickname of the agent on the buyer's open conversation, if there is one."""
     agent_id = session.scalar(
@@ -211,13 +184,13 @@ def buyer_chat(
         anonymous = True
         buyer_id = f"anon-{secrets.token_urlsafe(12)}"
         expires = now + timedelta(days=ANONYMOUS_TOKEN_DAYS)
-        token = make_token(_shop_secret(session, shop), shop.id, buyer_id, expires)
+        token = make_token(buyer_secret(session, shop.id), shop.id, buyer_id, expires)
     else:
         return _chat_error(page, shop, 403, "chat.error.no_token")
 
     agent = None if anonymous else _serving_agent(session, shop.id, buyer_id)
     closed = notices.off_hours(shop.business_hours, shop.timezone, now)
-    waiting, online = _queue_load(session, shop.id)
+    waiting, online = queue_load(session, shop.id)
     asked_about = session.get(Product, product) if product else None
     if asked_about is not None and asked_about.shop_id != shop.id:
         asked_about = None
