@@ -25,6 +25,9 @@ _names = itertools.count()
 class Engine(ABC):
     name: str
     dialect: str
+    # Whether turns, the bot's conversations and attributed orders come with the facts, computed
+    # on Arrow arrays (timelines.py), rather than from their Ibis definitions on the engine.
+    timelines: bool = False
 
     @abstractmethod
     def load(self, name: str, data: pa.Table) -> ir.Table:
@@ -55,7 +58,8 @@ class Engine(ABC):
 class DuckDBEngine(Engine):
     name = dialect = "duckdb"
 
-    def __init__(self, threads: int | None = None, memory_limit: str | None = None):
+    def __init__(self, threads: int | None = None, memory_limit: str | None = None, timelines: bool = True):
+        self.timelines = timelines  # False: the Ibis definitions run on DuckDB too (tests compare)
         self.con = ibis.duckdb.connect()
         self.raw = self.con.con
         if threads:
@@ -120,7 +124,7 @@ class StoreEngine(Engine):
 
     def load(self, name: str, data: pa.Table) -> ir.Table:
         table = f"{name}_{next(_names)}"
-        return self.con.create_table(table, data, temp=True)
+        return self.con.create_table(table, written_out(data), temp=True)
 
     def _create(self, name: str, sql: str) -> None:
         with self.con._safe_raw_sql(f'CREATE TEMP TABLE "{name}" AS {sql}'):
@@ -160,7 +164,7 @@ class SparkEngine(Engine):
         self.con = ibis.pyspark.connect(self.session)
 
     def load(self, name: str, data: pa.Table) -> ir.Table:
-        frame = self.session.createDataFrame(data)
+        frame = self.session.createDataFrame(written_out(data))
         frame.createOrReplaceTempView(name)
         return self.con.table(name)
 
@@ -174,6 +178,15 @@ class SparkEngine(Engine):
 
     def close(self) -> None:
         self.session.stop()
+
+
+def written_out(data: pa.Table) -> pa.Table:
+    """The table with dictionary-encoded columns (ids read from Parquet) as plain values, for engines
+    that take plain types only (DuckDB reads dictionaries as they are)."""
+    if not any(pa.types.is_dictionary(t) for t in data.schema.types):
+        return data
+    columns = [c.cast(c.type.value_type) if pa.types.is_dictionary(c.type) else c for c in data.columns]
+    return pa.table(columns, names=data.column_names)
 
 
 def make_engine(name: str, store_url: str | None = None) -> Engine:

@@ -14,6 +14,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from kefu.interchange.dictionaries import shared_dictionary
+
 S, I64 = pa.string(), pa.int64()
 
 FACT_COLUMNS: dict[str, pa.Schema] = {
@@ -122,29 +124,30 @@ class FactTables:
 
 # Ids with a value per conversation or buyer are replaced by integer codes before an engine sees
 # them: engines sort and hash integers several times faster than strings. Shops, agents and
-# products stay strings: there are few of them and they appear in the report.
+# products stay strings: there are few of them and they appear in the report (read from Parquet
+# they stay dictionary-encoded, which engines see as strings).
 CODED = ("conversation_id", "buyer_id")
+CODE = pa.int32()  # a code per distinct id: two billion is plenty, and half the memory of int64
 
 
 def encode_ids(tables: dict[str, pa.Table]) -> tuple[dict[str, pa.Table], dict[str, pa.Array]]:
-    """Replace each coded id column, across all tables, by int64 codes of one shared dictionary."""
+    """Replace each coded id column, across all tables, by int32 codes of one shared dictionary.
+
+    The columns may come dictionary-encoded (Parquet): their dictionaries are merged, rows are
+    not hashed again.
+    """
     tables = dict(tables)
     dictionaries = {}
     for column in CODED:
         holders = [name for name, table in tables.items() if column in table.column_names]
         if not holders:
             continue
-        chunks = [chunk for name in holders for chunk in tables[name].column(column).chunks]
-        encoded = pc.dictionary_encode(pa.chunked_array(chunks, pa.string())).combine_chunks()
-        codes = encoded.indices.cast(I64)
-        dictionaries[column] = encoded.dictionary
-        start = 0
-        for name in holders:
+        dictionary, indices = shared_dictionary([tables[name].column(column) for name in holders])
+        dictionaries[column] = dictionary
+        for name, codes in zip(holders, indices, strict=True):
             table = tables[name]
             index = table.schema.get_field_index(column)
-            piece = codes.slice(start, table.num_rows)
-            start += table.num_rows
-            tables[name] = table.set_column(index, pa.field(column, I64), piece)
+            tables[name] = table.set_column(index, pa.field(column, CODE), codes)
     return tables, dictionaries
 
 
@@ -156,14 +159,19 @@ def facts_from_dataset(tables: Mapping[str, pa.Table]) -> dict[str, pa.Table]:
         if source is None:
             continue
         renamed = _RENAMED.get(name, {})
-        columns = []
+        columns = {}
         for column in schema:
             if column.name == "ord":
-                columns.append(pa.array(np.arange(source.num_rows, dtype=np.int64)))
+                columns["ord"] = pa.array(np.arange(source.num_rows, dtype=np.int64))
                 continue
             values = source.column(renamed.get(column.name, column.name))
-            columns.append(_as_fact(values, column.name))
-        facts[name] = pa.Table.from_arrays(columns, schema=schema)
+            if pa.types.is_dictionary(values.type):
+                # Kept as read: encode_ids makes codes of the coded ids; engines take the others
+                # (shops, senders, agents) as strings, each distinct value stored once.
+                columns[column.name] = values
+            else:
+                columns[column.name] = _as_fact(values, column.name)
+        facts[name] = pa.table(columns)
     return facts
 
 

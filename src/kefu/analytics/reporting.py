@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import ibis.expr.types as ir
 
-from kefu.analytics import satisfaction, segments
+from kefu.analytics import satisfaction, segments, turns
 from kefu.analytics.attribution import attributed_orders
 from kefu.analytics.catalogue import METRICS, Unit
 from kefu.analytics.engines import Engine
@@ -23,7 +23,12 @@ from kefu.analytics.refund_metrics import refund_metrics
 from kefu.analytics.review_metrics import review_metrics
 from kefu.analytics.rows import Rows, ratio
 from kefu.analytics.sales_metrics import order_metrics, product_orders, sales_metrics
-from kefu.analytics.service_metrics import bot_metrics, response_metrics, served_metrics
+from kefu.analytics.service_metrics import (
+    bot_conversations,
+    bot_metrics,
+    response_metrics,
+    served_metrics,
+)
 
 AGENT_KEYS = (
     "turns",
@@ -113,13 +118,13 @@ def build_report(
     rows = Rows(list(scoped.zones))
 
     step("turns and response times")
-    response_metrics(engine, messages, bounds, rows)
+    response_metrics(engine, turn_table(engine, facts), bounds, rows)
     step("served buyers")
     served_metrics(engine, messages, bounds, rows)
-    bot_metrics(engine, messages, bounds, rows)
+    bot_metrics(engine, bot_conversations_of(facts), bounds, rows)
     if orders is not None:
         step("attributing orders")
-        credited = engine.keep(attributed_orders(messages, orders), "credited")
+        credited = credited_orders(engine, facts)
         sales_metrics(engine, credited, refunds, bounds, rows)
         step("orders")
         order_metrics(engine, credited, bounds, rows)
@@ -155,6 +160,27 @@ def build_report(
             for (s, p), v in sorted(rows.products.items())
         ],
     )
+
+
+def turn_table(engine: Engine, facts: dict[str, ir.Table]) -> ir.Table:
+    """Every turn (turns.turn_table): precomputed with the facts on DuckDB, else kept from its definition."""
+    if facts.get("turns") is not None:
+        return facts["turns"]
+    return engine.keep(turns.turn_table(facts["messages"]), "turns")
+
+
+def bot_conversations_of(facts: dict[str, ir.Table]) -> ir.Table:
+    """The conversations the bot spoke in (service_metrics.bot_conversations), precomputed or not."""
+    if facts.get("bot_conversations") is not None:
+        return facts["bot_conversations"]
+    return bot_conversations(facts["messages"])
+
+
+def credited_orders(engine: Engine, facts: dict[str, ir.Table]) -> ir.Table:
+    """Orders with the agent credited (attribution.attributed_orders), precomputed or kept."""
+    if facts.get("credited") is not None:
+        return facts["credited"]
+    return engine.keep(attributed_orders(facts["messages"], facts["orders"]), "credited")
 
 
 @dataclass

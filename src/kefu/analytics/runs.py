@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,24 +57,24 @@ def run_report(
         raise ValueError("give either a dataset folder or a store URL")
     extras = extras or Extras()
     extras.filters = {"segment": segment, "channel": channel}
-    engine = make_engine(engine_name, store_url)
-    try:
-        if isinstance(engine, StoreEngine):
-            tables = store_tables(engine)
-            shops = shop_infos(engine.fetch(tables.pop("shops")), zone, default_zone)
-            groups = agent_groups(engine.fetch(tables.pop("agents")))
-        else:
-            facts = (
-                read_folder(folder, zone, default_zone, progress)
-                if folder
-                else read_store(store_url, progress, zone, default_zone)
+    with ThreadPoolExecutor(1) as pool:
+        # The files are read while the engine starts: its modules take a while to import (Spark a
+        # while to start), and reading is mostly Arrow and numpy, which let go of the GIL.
+        reading = pool.submit(read_folder, folder, zone, default_zone, progress) if folder else None
+        engine = make_engine(engine_name, store_url)
+        try:
+            if isinstance(engine, StoreEngine):
+                tables = store_tables(engine)
+                shops = shop_infos(engine.fetch(tables.pop("shops")), zone, default_zone)
+                groups = agent_groups(engine.fetch(tables.pop("agents")))
+            else:
+                facts = reading.result() if reading else read_store(store_url, progress, zone, default_zone)
+                tables, shops, groups = bind_tables(engine, facts), facts.shops, facts.agent_groups
+            return complete_report(
+                engine, tables, shops, groups, period, zone or default_zone, shop_id, progress, extras
             )
-            tables, shops, groups = bind_tables(engine, facts), facts.shops, facts.agent_groups
-        return complete_report(
-            engine, tables, shops, groups, period, zone or default_zone, shop_id, progress, extras
-        )
-    finally:
-        engine.close()
+        finally:
+            engine.close()
 
 
 def report_on(

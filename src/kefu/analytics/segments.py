@@ -68,6 +68,11 @@ def narrow(engine, tables: dict[str, ir.Table], segment: str, channel: str) -> d
     narrowed = dict(tables, messages=tables["messages"].semi_join(chosen, "conversation_id"))
     if tables.get("ratings") is not None:
         narrowed["ratings"] = tables["ratings"].semi_join(chosen, "conversation_id")
+    for name in ("turns", "bot_conversations"):  # precomputed (timelines.py), a row per conversation
+        if tables.get(name) is not None:
+            narrowed[name] = tables[name].semi_join(chosen, "conversation_id")
+    # An order is credited to the latest message that counts: precomputed credits no longer hold.
+    narrowed.pop("credited", None)
     return narrowed
 
 

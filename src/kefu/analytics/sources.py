@@ -8,6 +8,7 @@ from pathlib import Path
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from kefu.analytics import timelines
 from kefu.analytics.engines import Engine, StoreEngine
 from kefu.analytics.facts import NEEDED_FIELDS, FactTables, ShopInfo, encode_ids, facts_from_dataset
 from kefu.interchange.validation import Context, load_dataset
@@ -24,7 +25,7 @@ def read_folder(
     from the dataset's `shops` table, else `default_zone`.
     """
     context = Context(default_zone=zone or default_zone, only_zone=zone)
-    dataset = load_dataset(folder, context, progress, fields=NEEDED_FIELDS)
+    dataset = load_dataset(folder, context, progress, fields=NEEDED_FIELDS, dictionaries=True)
     listed = dataset.get("shops")
     shops = shop_infos(listed, zone, default_zone) if listed is not None else {}
     for shop, shop_zone in dataset.zones.items():
@@ -48,7 +49,12 @@ def agent_groups(agents: pa.Table | None) -> dict[tuple[str, str], str]:
 
 
 def bind_tables(engine: Engine, facts: FactTables) -> dict[str, ir.Table]:
-    return {name: engine.load(f"fact_{name}", table) for name, table in facts.tables.items()}
+    """The fact tables on `engine`, with those timelines.py derives when the engine takes them."""
+    tables = {name: engine.load(f"fact_{name}", table) for name, table in facts.tables.items()}
+    if engine.timelines:
+        for name, table in timelines.derived_tables(facts.tables).items():
+            tables[name] = engine.load(f"derived_{name}", table)
+    return tables
 
 
 def read_store(

@@ -70,12 +70,3 @@ def turn_table(messages: ir.Table) -> ir.Table:
 def answers(turns: ir.Table) -> ir.Table:
     """The answered turns."""
     return turns.filter(turns.answered_at.notnull())
-
-
-def conversations(turns: ir.Table) -> ir.Table:
-    """Per conversation with a buyer message: its shop, start, and whether the buyer spoke last."""
-    return turns.group_by(["conversation_id", "shop_id"]).aggregate(
-        started=turns.turn_at.min(),
-        # The buyer has the last word exactly when the last turn found no agent message after it.
-        buyer_last=(turns.last & turns.answered_at.isnull()).any(),
-    )

@@ -13,6 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from kefu.interchange.dictionaries import is_dictionary, map_values, rows_where
 from kefu.interchange.schema import Field, Kind
 
 UTC_US = pa.timestamp("us", "UTC")
@@ -33,6 +34,14 @@ class BadValue:
 
 def blank_to_null(column: pa.Array) -> pa.Array:
     """Empty strings (CSV, Excel) and nulls (JSON, Parquet) mean the same: no value."""
+    if is_dictionary(column):
+        blank = rows_where(column, pc.equal(column.dictionary, "").to_numpy(zero_copy_only=False))
+        if not len(blank):
+            return column
+        valid = column.is_valid().to_numpy(zero_copy_only=False)
+        valid[blank] = False
+        indices = pa.array(column.indices.fill_null(0).to_numpy(zero_copy_only=False), mask=~valid)
+        return pa.DictionaryArray.from_arrays(indices, column.dictionary)
     if not pa.types.is_string(column.type):
         return column
     return pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column)
@@ -40,6 +49,8 @@ def blank_to_null(column: pa.Array) -> pa.Array:
 
 def missing_rows(column: pa.Array) -> np.ndarray:
     """Indices of rows with no value."""
+    if not column.null_count:
+        return np.empty(0, dtype=np.int64)
     return np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False))
 
 
@@ -67,9 +78,14 @@ def convert(
 
 
 def _enum(column: pa.Array, field: Field) -> pa.Array | BadValue:
-    column = pc.utf8_trim_whitespace(column)
-    ok = pc.or_(pc.is_in(column, pa.array(field.choices)), column.is_null())
-    bad = np.flatnonzero(~ok.to_numpy(zero_copy_only=False))
+    if is_dictionary(column):  # each distinct value checked once
+        column = map_values(column, pc.utf8_trim_whitespace)
+        known = pc.is_in(column.dictionary, pa.array(field.choices)).to_numpy(zero_copy_only=False)
+        bad = rows_where(column, ~known)
+    else:
+        column = pc.utf8_trim_whitespace(column)
+        ok = pc.or_(pc.is_in(column, pa.array(field.choices)), column.is_null())
+        bad = np.flatnonzero(~ok.to_numpy(zero_copy_only=False))
     if len(bad):
         value = column[int(bad[0])].as_py()
         allowed = ", ".join(field.choices)

@@ -19,9 +19,12 @@ import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
+from kefu.interchange.dictionaries import is_dictionary, unify
 from kefu.interchange.errors import DatasetError, Problem
 from kefu.interchange.schema import Kind, TableSpec
 
+# Columns read as dictionaries when asked: few distinct values (senders, shops) or repeated ones (ids).
+CODED_KINDS = (Kind.ID, Kind.ENUM)
 EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet", ".xlsx": "xlsx"}
 
 
@@ -88,28 +91,58 @@ def find_tables(folder: Path, specs: tuple[TableSpec, ...]) -> dict[str, list[Pa
     return found
 
 
-def read_table(spec: TableSpec, parts: list[Part]) -> RawTable:
-    """Read every part of a table and stack them into one Arrow table of the spec's fields."""
+def read_table(spec: TableSpec, parts: list[Part], dictionaries: bool = False) -> RawTable:
+    """Read every part of a table and stack them into one Arrow table of the spec's fields.
+
+    With `dictionaries`, id and enum columns of Parquet parts stay dictionary-encoded, each
+    chunk with its own dictionary (validation.load_dataset puts them on one, see
+    dictionaries.py); other columns and formats come as strings.
+    """
     pieces = []
     offset = 0
     for part in parts:
-        reader = {"jsonl": _read_jsonl, "csv": _read_csv, "parquet": _read_parquet, "xlsx": _read_xlsx}[
-            part.fmt
-        ]
-        table = _conform(reader(part, spec), spec)
+        if part.fmt == "parquet":
+            table = _read_parquet(part, spec, dictionaries)
+        else:
+            table = {"jsonl": _read_jsonl, "csv": _read_csv, "xlsx": _read_xlsx}[part.fmt](part, spec)
+        table = _conform(table, spec, dictionaries)
         part.first_row, part.rows = offset, table.num_rows
         offset += table.num_rows
         pieces.append(table)
-    data = pieces[0] if len(pieces) == 1 else pa.concat_tables(pieces, promote_options="permissive")
+    if dictionaries and any(is_dictionary(c) for p in pieces for c in p.columns):
+        data = _stack_coded(pieces)
+    else:
+        data = pieces[0] if len(pieces) == 1 else pa.concat_tables(pieces, promote_options="permissive")
     return RawTable(spec, data, parts)
 
 
-def _conform(table: pa.Table, spec: TableSpec) -> pa.Table:
-    """Keep the spec's columns (absent ones as nulls), as strings unless already timestamps."""
+def _stack_coded(pieces: list[pa.Table]) -> pa.Table:
+    """Parts stacked; a column that some parts give as plain strings is put on one dictionary."""
+    names = pieces[0].column_names
+    coded = [n for n in names if any(is_dictionary(p.column(n)) for p in pieces)]
+    plain = [p.drop_columns(coded) for p in pieces]
+    rest = plain[0] if len(plain) == 1 else pa.concat_tables(plain, promote_options="permissive")
+    columns = {}
+    for name in coded:
+        chunks = [k for p in pieces for k in p.column(name).chunks]
+        mixed = not all(is_dictionary(k) for k in chunks)
+        columns[name] = unify(chunks) if mixed else pa.chunked_array(chunks, chunks[0].type)
+    return pa.table({n: columns[n] if n in columns else rest.column(n) for n in names})
+
+
+def _conform(table: pa.Table, spec: TableSpec, dictionaries: bool = False) -> pa.Table:
+    """Keep the spec's columns (absent ones as nulls), as strings unless already timestamps
+    (or, with `dictionaries`, dictionaries of strings: the chunks keep their own dictionaries)."""
     columns = {}
     for f in spec.fields:
         if f.name not in table.column_names:
             columns[f.name] = pa.nulls(table.num_rows, pa.string())
+            continue
+        if dictionaries and f.kind in CODED_KINDS and table.num_rows and is_dictionary(table.column(f.name)):
+            columns[f.name] = pa.chunked_array(
+                [_coded_strings(c) for c in table.column(f.name).chunks],
+                pa.dictionary(pa.int32(), pa.string()),
+            )
             continue
         column = table.column(f.name).combine_chunks() if table.num_rows else pa.array([], pa.string())
         if f.kind is Kind.TIMESTAMP and pa.types.is_timestamp(column.type):
@@ -119,6 +152,14 @@ def _conform(table: pa.Table, spec: TableSpec) -> pa.Table:
         else:
             columns[f.name] = _as_strings(column)
     return pa.table(columns)
+
+
+def _coded_strings(chunk: pa.DictionaryArray) -> pa.DictionaryArray:
+    """A dictionary chunk with int32 indices and string values (numbers in the dictionary as text)."""
+    values = chunk.dictionary
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        values = _as_strings(values)
+    return pa.DictionaryArray.from_arrays(chunk.indices.cast(pa.int32()), values.cast(pa.string()))
 
 
 def _as_strings(column: pa.Array) -> pa.Array:
@@ -219,10 +260,13 @@ def _csv_header(path: Path, encoding: str) -> list[str]:
         return next(csv.reader(fh), [])
 
 
-def _read_parquet(part: Part, spec: TableSpec) -> pa.Table:
+def _read_parquet(part: Part, spec: TableSpec, dictionaries: bool = False) -> pa.Table:
     try:
         # ParquetFile rather than read_table: the latter imports pandas (0.4 s) on first use.
-        parquet = pq.ParquetFile(part.path)
+        # A key's values are all different: a dictionary of them would only cost hashing.
+        coded = [f.name for f in spec.fields if f.kind in CODED_KINDS and f.name not in spec.key]
+        coded = coded if dictionaries else []
+        parquet = pq.ParquetFile(part.path, read_dictionary=coded)
         present = set(parquet.schema_arrow.names)
         return parquet.read(columns=[name for name in spec.names if name in present])
     except (pa.ArrowInvalid, OSError) as exc:

@@ -14,6 +14,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kefu.interchange.conversions import BadValue, blank_to_null, convert, missing_rows
+from kefu.interchange.dictionaries import codes as value_codes_of
+from kefu.interchange.dictionaries import equal_to, is_dictionary, shared_dictionary, whole
 from kefu.interchange.errors import DatasetError, Problem
 from kefu.interchange.files import Part, RawTable, find_tables, read_table
 from kefu.interchange.schema import SHOP_VIA_ORDER, TABLES
@@ -53,11 +55,13 @@ def load_dataset(
     context: Context | None = None,
     progress: Callable[[str], None] | None = None,
     fields: Mapping[str, tuple[str, ...]] | None = None,
+    dictionaries: bool = False,
 ) -> Dataset:
     """Read and check every table of the dataset in `folder`; raise DatasetError listing what is wrong.
 
     `fields` narrows the reading to some tables and fields (what a report needs); the checks
-    of what is read stay the same.
+    of what is read stay the same. With `dictionaries`, id and enum columns of Parquet files
+    come back dictionary-encoded (files.read_table), checked once per distinct value.
     """
     context = context or Context()
     specs = TABLES if fields is None else tuple(s.only(fields[s.name]) for s in TABLES if s.name in fields)
@@ -76,10 +80,28 @@ def load_dataset(
     for name, table_parts in parts.items():
         if progress:
             progress(f"reading {name}")
-        raw[name] = read_table(next(s for s in specs if s.name == name), table_parts)
+        raw[name] = read_table(next(s for s in specs if s.name == name), table_parts, dictionaries)
+    if dictionaries:
+        share_dictionaries(raw)
     checker = _Checker(raw, context)
     tables = checker.run(progress)
     return Dataset(tables, parts, checker.zones)
+
+
+def share_dictionaries(raw: dict[str, RawTable]) -> None:
+    """Put every dictionary column on one dictionary of distinct values, shared by the columns of that
+    name in all tables: a buyer's id then has one code in messages, orders and ratings alike."""
+    holders: dict[str, list[str]] = {}
+    for table, read in raw.items():
+        for name in read.data.column_names:
+            if is_dictionary(read.data.column(name)):
+                holders.setdefault(name, []).append(table)
+    for name, tables in holders.items():
+        dictionary, indices = shared_dictionary([raw[t].data.column(name) for t in tables])
+        for table, codes in zip(tables, indices, strict=True):
+            data = raw[table].data
+            column = pa.DictionaryArray.from_arrays(codes, dictionary)
+            raw[table].data = data.set_column(data.schema.get_field_index(name), name, column)
 
 
 def _digest(parts) -> str:
@@ -179,7 +201,7 @@ class _Checker:
         zone_of = self._zone_lookup(name)
         columns = {}
         for f in spec.fields:
-            column = blank_to_null(data.column(f.name).combine_chunks())
+            column = blank_to_null(whole(data.column(f.name)))
             if f.required:
                 gaps = missing_rows(column)
                 if len(gaps):
@@ -197,26 +219,31 @@ class _Checker:
         return pa.table(columns)
 
     def _check_messages(self, messages: pa.Table) -> None:
-        agent_without_id = pc.and_(pc.equal(messages["sender"], "agent"), messages["agent_id"].is_null())
-        rows = np.flatnonzero(agent_without_id.to_numpy(zero_copy_only=False))
+        agent_ids = whole(messages["agent_id"])
+        rows = np.empty(0, dtype=np.int64)
+        if agent_ids.null_count:
+            missing = ~agent_ids.is_valid().to_numpy(zero_copy_only=False)
+            rows = np.flatnonzero(equal_to(messages["sender"], "agent") & missing)
         if len(rows):
             self.problem(
                 "messages", int(rows[0]), "agent_id", "an agent message needs the agent's id", len(rows)
             )
         codes, first = first_rows(messages["conversation_id"])
         for column in ("shop_id", "buyer_id"):
-            values = messages[column].combine_chunks()
-            expected = values.take(pa.array(first[codes]))
-            differs = np.flatnonzero(~pc.equal(values, expected).to_numpy(zero_copy_only=False))
+            values = whole(messages[column])
+            # Equal codes, equal values: the conversation's first row against each of its rows.
+            value_codes = value_codes_of(values)
+            differs = np.flatnonzero(value_codes != value_codes[first][codes])
             if len(differs):
                 row = int(differs[0])
                 conversation = messages["conversation_id"][row].as_py()
-                earlier = self.raw["messages"].locate(int(first[codes[row]]))
+                earlier_row = int(first[codes[row]])
+                earlier = self.raw["messages"].locate(earlier_row)
                 self.problem(
                     "messages",
                     row,
                     column,
-                    f"conversation {conversation!r} already has {column} {expected[row].as_py()!r} "
+                    f"conversation {conversation!r} already has {column} {values[earlier_row].as_py()!r} "
                     f"(at {earlier}), here {values[row].as_py()!r}",
                     len(differs),
                 )
@@ -225,7 +252,9 @@ class _Checker:
         spec = self.raw[name].spec
         if not spec.key or table.num_rows == 0:
             return
-        key_columns = [table[k].combine_chunks() for k in spec.key]
+        key_columns = [whole(table[k]) for k in spec.key]
+        if len(key_columns) > 1:
+            key_columns = [c.dictionary_decode() if is_dictionary(c) else c for c in key_columns]
         if name == "messages":
             present = key_columns[0].is_valid().to_numpy(zero_copy_only=False)
             if not present.any():
@@ -248,9 +277,8 @@ class _Checker:
 
 def first_rows(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     """For each row the code of its value, and for each code the first row holding it."""
-    encoded = pc.dictionary_encode(column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column)
-    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-    size = len(encoded.dictionary)
+    codes = value_codes_of(column)
+    size = int(codes.max()) + 1 if len(codes) else 0
     first = np.full(size + 1, -1, dtype=np.int64)
     # Reverse assignment leaves each code with its smallest row index.
     rows = np.arange(len(codes), dtype=np.int64)
