@@ -290,6 +290,8 @@ def serve_command(host: str, port: int, db_url: str | None) -> None:
 
 
 def _serve(host: str, port: int, db_url: str | None) -> None:
+    import gc
+
     import uvicorn
 
     from kefu.web.app import create_app
@@ -297,7 +299,13 @@ def _serve(host: str, port: int, db_url: str | None) -> None:
     settings = Settings(database_url=db_url) if db_url else get_settings()
     # Chat frames are small: compressing each cost more CPU than anything else on the event loop
     # (docs/benchmarks.md, Desk), for a few bytes saved.
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", ws_per_message_deflate=False)
+    app = create_app(settings)
+    # The modules and the app are made once and live as long as the process: moved out of the
+    # collector's sight, they no longer make each full collection (a pause in every socket's
+    # delivery) walk them.
+    gc.collect()
+    gc.freeze()
+    uvicorn.run(app, host=host, port=port, log_level="info", ws_per_message_deflate=False)
 
 
 @main.command("shop-secret")
