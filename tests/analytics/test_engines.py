@@ -37,6 +37,8 @@ def test_the_demo_report_has_rows_and_values(from_files):
     assert shop["turns"] > 0 and 0 < shop["reply_within_30s_rate"] <= 1
     assert shop["orders"] == shop["inquiry_orders"] + shop["bot_assisted_orders"] + shop["silent_orders"]
     assert shop["ratings_counted"] <= shop["ratings"]
+    assert shop["invited_conversations"] > 0 and 0.5 < shop["rating_invitation_rate"] < 1
+    assert 0 < shop["invitation_response_rate"] < 1
 
 
 @pytest.mark.parametrize("engine_name", ["duckdb", "store"])

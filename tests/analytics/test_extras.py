@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
 
 import pytest
@@ -56,6 +57,27 @@ def test_bot_resolution_and_hand_over(folder):
         0.5,
         0.5,
     )
+
+
+def test_rating_invitations(folder):
+    doc = report(folder)
+    a1, a2, shop = agents(doc)["a1"], agents(doc)["a2"], doc["shops"][0]
+    keys = ("invited_conversations", "rating_invitation_rate", "invitation_response_rate")
+    assert tuple(a1[k] for k in keys) == (1, 1.0, 1.0)  # c1 invited, and r1 came after the invitation
+    assert tuple(a2[k] for k in keys) == (0, 0.0, None)  # r2 was not invited; a2 sent no invitation
+    assert tuple(shop[k] for k in keys) == (1, 0.5, 0.5)  # c1 of c1, c2; c3's invitation unanswered
+
+
+def test_rating_invitations_follow_the_filters_and_stay_unknown_where_none_are_recorded(folder, tmp_path):
+    presale = report(folder, segment="presale")  # c1 and c3; c2 is after-sale
+    assert presale["shops"][0]["rating_invitation_rate"] == 1.0
+    assert agents(report(folder, segment="aftersale"))["a2"]["invited_conversations"] == 0
+    bare = tmp_path / "bare"
+    shutil.copytree(folder, bare)
+    (bare / "rating_invitations.jsonl").unlink()
+    doc = report(bare)
+    assert doc["shops"][0]["rating_invitation_rate"] is None
+    assert agents(doc)["a1"]["invited_conversations"] is None
 
 
 def test_pre_sale_and_after_sale_split_the_conversations(folder):

@@ -31,6 +31,13 @@ ORDERS = [
     ("o1", "b1", f"{DAY}T10:30:00+08:00", f"{DAY}T10:31:00+08:00", "199.00"),
 ]
 
+# b1 rates c1 after a1's invitation; b2 rates c2 unasked; c3 (the bot's) is invited, never rated.
+RATINGS = [
+    ("r1", "c1", "b1", "a1", "10:25:00", "satisfied"),
+    ("r2", "c2", "b2", "a2", "11:05:30", "very_satisfied"),
+]
+INVITATIONS = [("c1", "b1", "a1", "10:21:00"), ("c3", "b3", "", "12:01:00")]
+
 
 def write_worked_example(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
@@ -50,4 +57,14 @@ def write_worked_example(folder: Path) -> Path:
         for order, buyer, created, paid, amount in ORDERS:
             row = {"order_id": order, "shop_id": "s1", "buyer_id": buyer, "created_at": created}
             fh.write(json.dumps({**row, "paid_at": paid, "amount": amount}) + "\n")
+    with (folder / "ratings.jsonl").open("w", encoding="utf-8") as fh:
+        for rating, conversation, buyer, agent, at, score in RATINGS:
+            row = {"rating_id": rating, "conversation_id": conversation, "shop_id": "s1", "buyer_id": buyer}
+            fh.write(
+                json.dumps({**row, "agent_id": agent, "rated_at": f"{DAY}T{at}+08:00", "score": score}) + "\n"
+            )
+    with (folder / "rating_invitations.jsonl").open("w", encoding="utf-8") as fh:
+        for conversation, buyer, agent, at in INVITATIONS:
+            row = {"conversation_id": conversation, "shop_id": "s1", "buyer_id": buyer, "agent_id": agent}
+            fh.write(json.dumps({**row, "invited_at": f"{DAY}T{at}+08:00"}) + "\n")
     return folder

@@ -287,6 +287,8 @@ def figure_from(metric: str, rows: list[dict]) -> float | int | None:
         return len({r["buyer_id"] for r in rows})
     if metric == "sales":
         return round(sum(r["value"] for r in rows), 2)
+    if metric == "invited_conversations":
+        return len(rows)
     return None
 
 
@@ -521,7 +523,7 @@ def test_every_key_the_analytics_templates_use_exists():
         "analytics.tone.": ("better", "worse"),
         "analytics.drill.": set(DRILLS.values()),
         "analytics.drill_items.": set(DRILLS.values()),
-        "analytics.drill_value.": set(DRILLS.values()) - {"served"},
+        "analytics.drill_value.": set(DRILLS.values()) - {"served", "invited"},
         "analytics.score.": RATING_SCORES,
         "analytics.sender.": SENDERS,
     }

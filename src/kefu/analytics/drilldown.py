@@ -26,6 +26,7 @@ SERVED = "served"  # conversations where the agent wrote in P
 ORDERED = "ordered"  # conversations holding the attributing message of an order credited in P
 PAID = "paid"  # the same, for paid orders
 RATED = "rated"  # conversations rated in P
+INVITED = "invited"  # conversations the agent wrote in and invited the buyer to rate, in P
 
 DRILLS: dict[str, str] = {
     "turns": ANSWERED,
@@ -44,6 +45,8 @@ DRILLS: dict[str, str] = {
     "ratings_counted": RATED,
     "satisfaction_old": RATED,
     "satisfaction_new": RATED,
+    "invited_conversations": INVITED,
+    "rating_invitation_rate": INVITED,
 }
 
 
@@ -150,6 +153,17 @@ def _per_conversation(
             items=counted.count(),
             value=counted.cents.sum().cast("float64") / 100,
             agents=counted.agent_id.collect(distinct=True),
+        )
+    if kind == INVITED:
+        invitations = tables.get("rating_invitations")
+        if invitations is None:
+            return None
+        ours = _of_agent(invitations.filter(invitations.shop_id == shop_id), agent_id)
+        invited = within(ours, "at", bounds)
+        sent = messages.filter((messages.sender == "agent") & (messages.shop_id == shop_id))
+        invited = invited.semi_join(within(_of_agent(sent, agent_id), "at", bounds), "conversation_id")
+        return invited.group_by("conversation_id").aggregate(
+            items=invited.count(), value=no_value, agents=invited.agent_id.collect(distinct=True)
         )
     ratings = tables.get("ratings")
     if ratings is None:

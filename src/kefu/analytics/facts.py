@@ -69,6 +69,9 @@ FACT_COLUMNS: dict[str, pa.Schema] = {
         ]
     ),
     "buyers": pa.schema([("buyer_id", S), ("shop_id", S), ("risk_flag", S)]),
+    "rating_invitations": pa.schema(
+        [("conversation_id", S), ("shop_id", S), ("buyer_id", S), ("agent_id", S), ("at", I64)]
+    ),
 }
 
 # What else a report reads of the store: each shop's zone and category, each agent's skill group.
@@ -84,6 +87,7 @@ _RENAMED = {
     "refunds": {"completed": "completed_at"},
     "ratings": {"at": "rated_at"},
     "reviews": {"created": "created_at"},
+    "rating_invitations": {"at": "invited_at"},
 }
 
 # What the analytics reads of each interchange table; the rest (message text, addresses) stays on disk.

@@ -18,6 +18,7 @@ from kefu.analytics.catalogue import METRICS, Unit
 from kefu.analytics.engines import Engine
 from kefu.analytics.expressions import within
 from kefu.analytics.facts import ShopInfo
+from kefu.analytics.invitation_metrics import invitation_metrics
 from kefu.analytics.period import Period, bounds_table
 from kefu.analytics.refund_metrics import refund_metrics
 from kefu.analytics.review_metrics import review_metrics
@@ -66,7 +67,15 @@ SHOP_KEYS = (
 )
 PRODUCT_KEYS = ("refund_rate", "refund_reasons")
 # kefu's additions (docs/metrics.md): after the contract's keys in each row.
-AGENT_EXTRAS = ("reply_within_3min_rate", "slow_replies", "agent_messages", "reply_question_ratio")
+AGENT_EXTRAS = (
+    "reply_within_3min_rate",
+    "slow_replies",
+    "agent_messages",
+    "reply_question_ratio",
+    "invited_conversations",
+    "rating_invitation_rate",
+    "invitation_response_rate",
+)
 SHOP_EXTRAS = (*AGENT_EXTRAS, "bot_conversations", "bot_resolution_rate", "bot_handover_rate")
 PRODUCT_EXTRAS = ("paid_lines", "refunds", "orders", "paid_orders", "inquiry_orders", "order_payment_rate")
 SALES_KEYS = AGENT_KEYS[5:13]
@@ -111,6 +120,7 @@ def build_report(
     """
     step = progress or (lambda message: None)
     step("finding shops")
+    recorded_invitations = facts.get("rating_invitations")  # before the filters narrow them
     scoped = scope(engine, facts, shops, period, default_zone, shop_id, segment=segment, channel=channel)
     facts, bounds = scoped.facts, scoped.bounds
     orders, items, refunds = facts.get("orders"), facts.get("order_items"), facts.get("refunds")
@@ -120,7 +130,7 @@ def build_report(
     step("turns and response times")
     response_metrics(engine, turn_table(engine, facts), bounds, rows)
     step("served buyers")
-    served_metrics(engine, messages, bounds, rows)
+    wrote = served_metrics(engine, messages, bounds, rows)
     bot_metrics(engine, bot_conversations_of(facts), bounds, rows)
     if orders is not None:
         step("attributing orders")
@@ -145,6 +155,10 @@ def build_report(
     if facts.get("reviews") is not None:
         step("reviews")
         review_metrics(engine, facts["reviews"], bounds, rows)
+    if facts.get("rating_invitations") is not None:
+        step("rating invitations")
+        invitations = facts["rating_invitations"]
+        invitation_metrics(engine, invitations, recorded_invitations, ratings, wrote, bounds, rows)
 
     step("assembling")
     present = set(facts)
@@ -263,6 +277,7 @@ _NEEDS = {
     "refunds": {"refund_rate", "refund_reasons"},
     "ratings": {"ratings", "ratings_counted", "satisfaction_old", "satisfaction_new"},
     "reviews": {"dsr_description", "dsr_service", "dsr_shipping", "positive_review_rate"},
+    "rating_invitations": {"invited_conversations", "rating_invitation_rate", "invitation_response_rate"},
 }
 # Counts are 0, not null, when nothing happened (their tables being present).
 _COUNTS = {m.key for m in METRICS if m.unit is Unit.COUNT}

@@ -3,8 +3,8 @@
 A conversation is **after-sale** when the buyer has an order at the shop paid in the 30 days
 up to the conversation's first message (售后: the buyer already holds the goods or waits for
 them); otherwise it is **pre-sale** (售前). A conversation is **human** when an agent wrote in
-it and **bot** when only the bot answered. Both are conversation filters: messages and ratings
-of the other conversations leave the report; orders, refunds and reviews stay.
+it and **bot** when only the bot answered. Both are conversation filters: messages, ratings and
+rating invitations of the other conversations leave the report; orders, refunds and reviews stay.
 """
 
 from __future__ import annotations
@@ -66,8 +66,9 @@ def narrow(engine, tables: dict[str, ir.Table], segment: str, channel: str) -> d
     kinds = engine.keep(conversation_kinds(tables["messages"], tables.get("orders")), "kinds")
     chosen = selected_conversations(kinds, segment, channel)
     narrowed = dict(tables, messages=tables["messages"].semi_join(chosen, "conversation_id"))
-    if tables.get("ratings") is not None:
-        narrowed["ratings"] = tables["ratings"].semi_join(chosen, "conversation_id")
+    for name in ("ratings", "rating_invitations"):
+        if tables.get(name) is not None:
+            narrowed[name] = tables[name].semi_join(chosen, "conversation_id")
     for name in ("turns", "bot_conversations"):  # precomputed (timelines.py), a row per conversation
         if tables.get(name) is not None:
             narrowed[name] = tables[name].semi_join(chosen, "conversation_id")

@@ -63,8 +63,11 @@ def response_metrics(engine: Engine, every_turn: ir.Table, bounds: ir.Table, row
         rows.shop(r["shop_id"])["buyer_last_word_conversations"] = r["n"]
 
 
-def served_metrics(engine: Engine, messages: ir.Table, bounds: ir.Table, rows: Rows) -> None:
-    """served_buyers, and the reply/question ratio (答问比) over the conversations an agent wrote in."""
+def served_metrics(engine: Engine, messages: ir.Table, bounds: ir.Table, rows: Rows) -> ir.Table:
+    """served_buyers, and the reply/question ratio (答问比) over the conversations an agent wrote in.
+
+    Returns those conversations: (shop_id, agent_id, conversation_id) for every agent that wrote in P.
+    """
     # One pass over the period's messages: how many each conversation has from its buyer and from
     # each agent. The figures below read these few rows instead of the messages again.
     in_period = within(messages, "at", bounds)
@@ -90,6 +93,7 @@ def served_metrics(engine: Engine, messages: ir.Table, bounds: ir.Table, rows: R
     for r in fetch_rows(engine, asked.group_by(SHOP).aggregate(q=asked.n.sum())):
         row = rows.shop(r["shop_id"])
         row["reply_question_ratio"] = ratio(row.get("agent_messages"), r["q"])
+    return wrote
 
 
 def bot_conversations(messages: ir.Table) -> ir.Table:

@@ -104,6 +104,7 @@ TABLE_FIELDS: dict[str, tuple[str, ...]] = {
         "dsr_shipping",
         "text",
     ),
+    "rating_invitations": ("conversation_id", "shop_id", "buyer_id", "agent_id", "invited_at"),
 }
 
 
@@ -120,7 +121,8 @@ def generate(
     shops = build_shops(rng)
     n_buyers = max(12, round(conversations * BUYERS_PER_CONVERSATION))
     buyers = build_buyers(rng, n_buyers, [SHOP_SHARE[s.category] for s in shops])
-    sim = Simulation(rng, clock, shops, buyers)
+    # Invitations draw from their own stream, so that adding them changed no other table.
+    sim = Simulation(rng, clock, shops, buyers, invite_rng=random.Random(seed * 7919 + 17))
     sim.run(conversations)
     return sim.tables()
 
@@ -128,8 +130,18 @@ def generate(
 class Simulation:
     """Plays out the period: chats, the orders they lead to, silent orders, ratings."""
 
-    def __init__(self, rng: random.Random, clock: Timeline, shops: list[Shop], buyers: list[Buyer]) -> None:
+    def __init__(
+        self,
+        rng: random.Random,
+        clock: Timeline,
+        shops: list[Shop],
+        buyers: list[Buyer],
+        invite_rng: random.Random | None = None,
+    ) -> None:
         self.rng = rng
+        self.invite_rng = invite_rng or random.Random(0)
+        self.invitations: list[tuple] = []
+        self.invite_habits: dict[str, float] = {}  # agent -> how often they ask for a rating
         self.clock = clock
         self.shops = shops
         self.buyers = buyers
@@ -449,6 +461,7 @@ class Simulation:
                 placed = ledger.open(shop, buyer, created, product, sku, coupon=coupon)
                 ledger.run_course(placed)
         self.touch(buyer, shop)
+        self.invite(chat)
         self.rate(chat, script, kind)
 
     def pick_script(self, shop: Shop, t0: int, kind: str, offhours: bool) -> Script:
@@ -477,6 +490,19 @@ class Simulation:
         if rng.random() < 0.72:
             return skewed(rng, 60, 90 * 60)
         return between(rng, 90 * 60, 20 * HOUR)
+
+    def invite(self, chat: Dialogue) -> None:
+        """Maybe the agent (or the system, after a bot-only chat) asks the buyer to rate the chat."""
+        rng = self.invite_rng
+        agent = None if chat.bot_only else chat.agent
+        if agent is None:
+            habit = 0.5
+        else:
+            habit = self.invite_habits.setdefault(agent.agent_id, 0.55 + 0.4 * rng.random())
+        invited = chat.ended + between(rng, 1, 4)
+        if rng.random() < habit and invited < self.clock.end:
+            aid = agent.agent_id if agent else None
+            self.invitations.append((invited, chat.s.cid, chat.s.shop.shop_id, chat.s.buyer.buyer_id, aid))
 
     def rate(self, chat: Dialogue, script: Script, kind: str) -> None:
         """Maybe the buyer rates the chat (服务评价) shortly after it ends."""
@@ -563,4 +589,9 @@ class Simulation:
         }
         out.update(self.ledger.rows())
         out["ratings"] = ratings
+        at = self.clock.at
+        out["rating_invitations"] = [
+            {"conversation_id": cid, "shop_id": sid, "buyer_id": bid, "agent_id": aid, "invited_at": at(t)}
+            for t, cid, sid, bid, aid in sorted(self.invitations, key=lambda r: (r[0], r[1]))
+        ]
         return {name: out[name] for name in TABLE_FIELDS}

@@ -154,6 +154,17 @@ SOURCES = {
         },
         ("created_at", "id"),
     ),
+    "rating_invitations": Source(
+        "rating_invitations",
+        {
+            "conversation_id": "conversation_id",
+            "shop_id": "shop_id",
+            "buyer_id": "buyer_id",
+            "agent_id": "agent_id",
+            "invited_at": "invited_at",
+        },
+        ("invited_at", "conversation_id"),
+    ),
 }
 ORDER = (
     "shops",
@@ -168,6 +179,7 @@ ORDER = (
     "refunds",
     "ratings",
     "reviews",
+    "rating_invitations",
 )
 
 

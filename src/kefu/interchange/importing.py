@@ -123,7 +123,7 @@ def write_dataset(conn: Connection, dataset: Dataset, progress: Progress | None 
         ["conversation_id", "seq"],
         keep=["ordinal"],
     )
-    step("storing orders, refunds, ratings and reviews")
+    step("storing orders, refunds, ratings, reviews and rating invitations")
     if "orders" in t:
         bulk.upsert(conn, "orders", _rename(t["orders"], order_id="id"), ["id"])
     if "order_items" in t:
@@ -143,6 +143,8 @@ def write_dataset(conn: Connection, dataset: Dataset, progress: Progress | None 
         bulk.upsert(conn, "ratings", ratings, ["id"], keep=["ordinal"])
     if "reviews" in t:
         bulk.upsert(conn, "reviews", _rename(t["reviews"], review_id="id"), ["id"])
+    if "rating_invitations" in t:
+        bulk.upsert(conn, "rating_invitations", t["rating_invitations"], ["conversation_id", "invited_at"])
     return {name: table.num_rows for name, table in t.items()}
 
 
@@ -222,7 +224,17 @@ def _pairs(tables: dict[str, pa.Table], names: tuple[str, ...], a: str, b: str) 
     return {p for p in pairs if p[0] is not None and p[1] is not None}
 
 
-WITH_SHOP = ("messages", "orders", "ratings", "reviews", "buyers", "agents", "products", "shops")
+WITH_SHOP = (
+    "messages",
+    "orders",
+    "ratings",
+    "reviews",
+    "buyers",
+    "agents",
+    "products",
+    "shops",
+    "rating_invitations",
+)
 
 
 def _write_shops(conn: Connection, t: dict[str, pa.Table], zones: dict[str, str]) -> None:
@@ -334,7 +346,7 @@ def _write_staff(conn: Connection, t: dict[str, pa.Table]) -> None:
     messages = t["messages"]
     agent_rows = messages.filter(pc.equal(messages["sender"], "agent"))
     pairs |= _pairs({"m": agent_rows}, ("m",), "shop_id", "agent_id")
-    pairs |= _pairs(t, ("ratings", "agents"), "shop_id", "agent_id")
+    pairs |= _pairs(t, ("ratings", "agents", "rating_invitations"), "shop_id", "agent_id")
     described = {(r["shop_id"], r["agent_id"]): r for r in t["agents"].to_pylist()} if "agents" in t else {}
     existing = {(s, a): u for s, a, u in conn.execute(select(Staff.shop_id, Staff.agent_id, Staff.username))}
     taken = set(existing.values())

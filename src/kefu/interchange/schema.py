@@ -243,6 +243,18 @@ TABLES: tuple[TableSpec, ...] = (
         ),
         key=("review_id",),
     ),
+    TableSpec(
+        "rating_invitations",
+        (
+            _id("conversation_id"),
+            _id("shop_id"),
+            _id("buyer_id"),
+            _id("agent_id", required=False),
+            _ts("invited_at"),
+        ),
+        key=("conversation_id", "invited_at"),
+        extension=True,
+    ),
 )
 
 TABLES_BY_NAME = {t.name: t for t in TABLES}

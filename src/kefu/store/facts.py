@@ -58,6 +58,10 @@ def fact_queries(dialect: str) -> dict[str, str]:
             "UNION ALL SELECT s.buyer_id, s.shop_id, s.risk_flag FROM shop_buyers s "
             "WHERE s.risk_flag IS NOT NULL AND s.risk_flag <> ''"
         ),
+        "rating_invitations": (
+            "SELECT i.conversation_id, i.shop_id, i.buyer_id, i.agent_id, "
+            f"{t('i.invited_at')} AS at FROM rating_invitations i"
+        ),
         "shops": "SELECT s.id AS shop_id, s.timezone, s.category, s.name FROM shops s",
         "agents": "SELECT a.shop_id, a.agent_id, a.skill_group FROM staff a",
     }

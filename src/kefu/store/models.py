@@ -290,13 +290,20 @@ class Transfer(Base):
 
 
 class RatingInvitation(Base):
-    """The desk asked the buyer to rate a conversation; the rating, if any, answers it."""
+    """The desk asked the buyer to rate a conversation; the rating, if any, answers it.
+
+    Also the interchange extension table `rating_invitations`, identified by conversation and
+    time; like ratings, an imported invitation may name a conversation the store does not hold.
+    """
 
     __tablename__ = "rating_invitations"
-    __table_args__ = (Index(None, "shop_id", "invited_at"),)
+    __table_args__ = (
+        Index(None, "shop_id", "invited_at"),
+        Index(None, "conversation_id", "invited_at", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
+    conversation_id: Mapped[str] = mapped_column(String(64))
     shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id"))
     buyer_id: Mapped[str] = mapped_column(String(64))
     agent_id: Mapped[str | None] = mapped_column(String(64))

@@ -56,7 +56,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error.forbidden": "你的角色无权查看这个页面。",
         "error.not_found": "没有找到这个页面。",
         "error.back": "返回首页",
-
         "nav.analytics": "服务诊断",
         "analytics.title": "服务诊断",
         "analytics.period_shown": "{start} 至 {last}（{days} 天）",
@@ -152,12 +151,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "analytics.drill.ordered": "以下 {n} 个会话里有本期归属到该客服的下单前最后一条客服消息。",
         "analytics.drill.paid": "以下 {n} 个会话里有本期归属到该客服、且已付款订单的下单前最后一条客服消息。",
         "analytics.drill.rated": "以下 {n} 个会话在本期收到了评价。",
+        "analytics.drill.invited": "以下 {n} 个会话里该客服在本期接待过，并在本期邀请买家评价。",
         "analytics.drill_items.answered": "回复轮次",
         "analytics.drill_items.first": "首轮",
         "analytics.drill_items.served": "客服消息",
         "analytics.drill_items.ordered": "订单",
         "analytics.drill_items.paid": "付款订单",
         "analytics.drill_items.rated": "评价",
+        "analytics.drill_items.invited": "邀评次数",
         "analytics.drill_value.answered": "平均响应(秒)",
         "analytics.drill_value.first": "首次响应(秒)",
         "analytics.drill_value.ordered": "订单金额(元)",
@@ -217,7 +218,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error.forbidden": "Your role does not give access to this page.",
         "error.not_found": "There is no page here.",
         "error.back": "Back to the start page",
-
         "nav.analytics": "Diagnosis",
         "analytics.title": "Service diagnosis",
         "analytics.period_shown": "{start} to {last} ({days} days)",
@@ -253,8 +253,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         ),
         "analytics.empty.title": "No data to analyse yet",
         "analytics.empty.body": (
-            "This shop's chats, orders and ratings have not been imported. Import them and reload "
-            "this page:"
+            "This shop's chats, orders and ratings have not been imported. Import them and reload this page:"
         ),
         "analytics.empty.folder": "DATA_FOLDER",
         "analytics.empty.demo": "Just looking around? kefu demo creates a sample shop.",
@@ -340,12 +339,14 @@ MESSAGES: dict[str, dict[str, str]] = {
             "agent in the period."
         ),
         "analytics.drill.rated": "{n} conversations rated in the period.",
+        "analytics.drill.invited": "{n} conversations the agent served and asked to be rated in the period.",
         "analytics.drill_items.answered": "Turns answered",
         "analytics.drill_items.first": "First turns",
         "analytics.drill_items.served": "Agent messages",
         "analytics.drill_items.ordered": "Orders",
         "analytics.drill_items.paid": "Paid orders",
         "analytics.drill_items.rated": "Ratings",
+        "analytics.drill_items.invited": "Invitations",
         "analytics.drill_value.answered": "Avg response (s)",
         "analytics.drill_value.first": "First response (s)",
         "analytics.drill_value.ordered": "Order amount (CNY)",
@@ -371,7 +372,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "analytics.sender.system": "System",
     },
 }
-
 
 
 def _merge_areas() -> None:

@@ -66,6 +66,7 @@ AGENT_COLUMNS = (
     "ratings",
     "satisfaction_old",
     "satisfaction_new",
+    "rating_invitation_rate",
 )
 DSR_KEYS = ("dsr_description", "dsr_service", "dsr_shipping")
 ORDER_SOURCES = ("inquiry_orders", "bot_assisted_orders", "silent_orders")
