@@ -10,6 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select, update
 
+from kefu.analytics.period import Period
+from kefu.analytics.runs import run_report
 from kefu.desk.buyer_tokens import make_token
 from kefu.store.engine import make_sessionmaker, session_scope
 from kefu.store.models import (
@@ -224,6 +226,15 @@ def test_transfer_close_and_rating(client: TestClient, log_in, desk_ready, page_
         conversation = session.get(Conversation, conversation_id)
         assert (rating.score, rating.tags, invitation.rating_id) == ("very_satisfied", "回复快", rating.id)
         assert hand_over.note == "买家要换L码，订单已付款" and conversation.status == "closed"
+        rated_on = rating.rated_at.date()
+
+    # Analytics counts the desk's rating and its invitation: the invitation was answered. Nobody
+    # wrote in the conversation but the system, so no agent served it.
+    day = Period(rated_on, rated_on + timedelta(days=1))
+    url = desk_ready.url.render_as_string(hide_password=False)
+    shops = run_report(day, store_url=url, zone="UTC").to_json()["shops"]
+    shop = next(r for r in shops if r["shop_id"] == YIYI[0])
+    assert (shop["ratings"], shop["invitation_response_rate"], shop["invited_conversations"]) == (1, 1.0, 0)
 
 
 def test_closing_a_pre_sale_chat_without_an_order_leaves_a_follow_up_for_the_agent(
