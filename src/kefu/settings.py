@@ -55,6 +55,11 @@ class Settings(BaseSettings):
         description="Redis URL (redis://host:port/0) through which several server processes share "
         "the live desk; empty: one process. Use PostgreSQL as the store with it.",
     )
+    webhook_private_networks: bool = Field(
+        default=False,
+        description="Let webhooks go to loopback, private and link-local addresses (a connector on "
+        "the same host or network). Off: a shop cannot make kefu call into the network it runs in.",
+    )
     buyer_rate_per_s: float = Field(
         default=5.0, description="Messages a buyer may send per second, sustained."
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import socket
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -312,7 +313,7 @@ def queue_one(engine: Engine, url: str, payload: dict[str, Any] | None = None) -
 def test_a_delivery_is_posted_signed_and_marked_delivered(shops, receiver):
     queue_one(shops, receiver.url)
     clock = Clock()
-    deliverer = WebhookDeliverer(shops, clock=clock)
+    deliverer = WebhookDeliverer(shops, private_networks=True, clock=clock)
 
     tried = asyncio.run(deliverer.run_once())
 
@@ -339,7 +340,7 @@ def test_a_500_is_retried_after_the_backoff_with_the_same_id(shops, receiver):
     queue_one(shops, receiver.url)
     receiver.statuses = [500]
     clock = Clock()
-    deliverer = WebhookDeliverer(shops, clock=clock)
+    deliverer = WebhookDeliverer(shops, private_networks=True, clock=clock)
 
     asyncio.run(deliverer.run_once())
     (failed,) = queued(shops)
@@ -363,7 +364,7 @@ def test_delivery_is_given_up_after_the_last_attempt(shops, receiver, caplog):
     queue_one(shops, receiver.url)
     receiver.statuses = [503] * 10
     clock = Clock()
-    deliverer = WebhookDeliverer(shops, clock=clock, max_attempts=3)
+    deliverer = WebhookDeliverer(shops, private_networks=True, clock=clock, max_attempts=3)
 
     with caplog.at_level(logging.INFO, logger="kefu.desk.webhooks"):
         for _ in range(4):
@@ -385,7 +386,7 @@ def test_an_unreachable_receiver_is_recorded_as_the_error(shops, receiver):
     receiver.close()  # nothing listens on that port any more
     queue_one(shops, url)
 
-    asyncio.run(WebhookDeliverer(shops, clock=Clock()).run_once())
+    asyncio.run(WebhookDeliverer(shops, private_networks=True, clock=Clock()).run_once())
 
     (row,) = queued(shops)
     assert row.attempts == 1
@@ -393,12 +394,66 @@ def test_an_unreachable_receiver_is_recorded_as_the_error(shops, receiver):
     assert row.last_error.startswith("ConnectError")
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080/hook",
+        "http://localhost/hook",
+        "http://api.localhost./hook",
+        "http://[::1]/hook",
+        "http://10.1.2.3/hook",
+        "http://192.168.0.10/hook",
+        "http://169.254.169.254/latest/meta-data",  # a cloud's metadata service
+        "http://100.64.0.1/hook",  # carrier-grade NAT, not public either
+        "http://[::ffff:172.16.0.1]/hook",
+        "http://0.0.0.0/hook",
+    ],
+)
+def test_a_webhook_to_a_private_address_is_refused_when_registered(url):
+    with pytest.raises(webhooks.BadWebhook, match="loopback, private or link-local"):
+        webhooks.check_webhook(url, [])
+    assert webhooks.check_webhook(url, [], private_networks=True)[0] == url
+
+
+@pytest.mark.parametrize("url", ["https://relay.example.com/hook", "http://8.8.8.8/hook"])
+def test_a_webhook_to_a_public_host_is_taken(url):
+    assert webhooks.check_webhook(url, []) == (url, [])
+
+
+def test_a_delivery_to_a_private_address_is_refused_and_nothing_is_posted(shops, receiver):
+    queue_one(shops, receiver.url)  # on loopback: stored before the rule, or by hand
+
+    asyncio.run(WebhookDeliverer(shops, clock=Clock()).run_once())
+
+    (row,) = queued(shops)
+    assert receiver.received == []
+    assert (row.attempts, row.delivered_at) == (1, None)
+    assert row.last_error.startswith("refused: 127.0.0.1") and "not a public address" in row.last_error
+
+
+def test_a_host_name_is_resolved_before_each_delivery(shops, receiver):
+    host = socket.gethostname()
+    try:
+        address = socket.getaddrinfo(host, None)[0][4][0]
+    except OSError:
+        pytest.skip(f"{host} does not resolve here")
+    if not webhooks.not_public(address):
+        pytest.skip(f"{host} resolves to a public address here")
+    queue_one(shops, receiver.url.replace("127.0.0.1", host))
+
+    asyncio.run(WebhookDeliverer(shops, clock=Clock()).run_once())
+
+    (row,) = queued(shops)
+    assert receiver.received == []
+    assert row.last_error.startswith(f"refused: {host}") and address in row.last_error
+
+
 def test_a_webhook_switched_off_after_the_event_gets_nothing(shops, receiver):
     webhook_id = queue_one(shops, receiver.url)
     with session_scope(make_sessionmaker(shops)) as session:
         session.get(Webhook, webhook_id).active = False
 
-    asyncio.run(WebhookDeliverer(shops, clock=Clock()).run_once())
+    asyncio.run(WebhookDeliverer(shops, private_networks=True, clock=Clock()).run_once())
 
     assert receiver.received == []
 
@@ -409,8 +464,8 @@ def test_two_deliverers_never_post_the_same_delivery_twice(shops, receiver):
         events = [WebhookEvent("yiyi", "message.created", {"seq": seq}) for seq in range(20)]
         enqueue(conn, events, T0)
     clock = Clock()
-    first = WebhookDeliverer(shops, clock=clock, batch_size=3)
-    second = WebhookDeliverer(shops, clock=clock, batch_size=3)
+    first = WebhookDeliverer(shops, private_networks=True, clock=clock, batch_size=3)
+    second = WebhookDeliverer(shops, private_networks=True, clock=clock, batch_size=3)
 
     async def both_until_done() -> int:
         tried = 0
@@ -430,7 +485,7 @@ def test_the_background_task_delivers_without_being_asked(shops, receiver):
     queue_one(shops, receiver.url)
 
     async def run() -> bool:
-        deliverer = WebhookDeliverer(shops, poll_interval=0.05)
+        deliverer = WebhookDeliverer(shops, private_networks=True, poll_interval=0.05)
         deliverer.start()
         try:
             return await asyncio.to_thread(receiver.got_one.wait, 10)
@@ -447,7 +502,7 @@ def test_deliveries_of_a_deleted_webhook_go_with_it(shops, receiver):
     with session_scope(make_sessionmaker(shops)) as session:
         webhooks.delete_webhook(session, "yiyi", webhook_id)
 
-    asyncio.run(WebhookDeliverer(shops, clock=Clock()).run_once())
+    asyncio.run(WebhookDeliverer(shops, private_networks=True, clock=Clock()).run_once())
 
     assert queued(shops) == []
     assert receiver.received == []

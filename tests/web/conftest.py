@@ -67,7 +67,14 @@ def seeded(engine: Engine, password_hash: str) -> Engine:
 
 @pytest.fixture
 def settings(db_url: str, tmp_path) -> Settings:
-    return Settings(database_url=db_url, secret_key=SECRET, data_dir=tmp_path, default_language="zh-CN")
+    # The API tests' webhook receiver listens on loopback.
+    return Settings(
+        database_url=db_url,
+        secret_key=SECRET,
+        data_dir=tmp_path,
+        default_language="zh-CN",
+        webhook_private_networks=True,
+    )
 
 
 @pytest.fixture

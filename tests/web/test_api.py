@@ -337,6 +337,16 @@ def test_a_bad_webhook_is_refused_naming_the_reason(client, keys, body, reason):
     assert reason in answer.json()["detail"]
 
 
+def test_a_webhook_into_the_servers_own_network_is_refused(client, keys, monkeypatch):
+    monkeypatch.setattr(client.app.state.settings, "webhook_private_networks", False)  # the default
+    answer = client.post(
+        "/api/v1/webhooks", json={"url": "http://169.254.169.254/latest"}, headers=bearer(keys[SHOP])
+    )
+
+    assert answer.status_code == 422
+    assert "169.254.169.254 is a loopback, private or link-local address" in answer.json()["detail"]
+
+
 class Receiver:
     """A marketplace connector's endpoint: a real local HTTP server recording what it gets."""
 

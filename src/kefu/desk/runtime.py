@@ -26,7 +26,9 @@ class DeskRuntime:
             writing(engine), after_write=webhooks.enqueue_messages, publish=self.hub.publish
         )
         self.buyer_limits = RateLimiter(settings.buyer_rate_per_s, settings.buyer_burst)
-        self.deliverer = webhooks.WebhookDeliverer(engine)
+        self.deliverer = webhooks.WebhookDeliverer(
+            engine, private_networks=settings.webhook_private_networks
+        )
         self._starts = 0
 
     async def start(self) -> None:

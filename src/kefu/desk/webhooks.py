@@ -14,6 +14,11 @@ Three parts:
 
 A receiver may see an event twice (a crash between the POST and the mark); the body's `id`
 (also the `X-Kefu-Delivery` header) is the same on every attempt, so it can drop repeats.
+
+Webhooks go to public addresses only (unless KEFU_WEBHOOK_PRIVATE_NETWORKS is on): a shop's
+URL must not make kefu call its own database, metadata service or LAN. A literal address or
+`localhost` is refused when the webhook is registered; a host name is resolved before every
+delivery and the attempt fails if any of its addresses is not public.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import secrets
@@ -250,7 +256,9 @@ MAX_URL_LENGTH = 500
 MAX_WEBHOOKS_PER_SHOP = 20
 
 
-def check_webhook(url: str, events: Sequence[str]) -> tuple[str, list[str]]:
+def check_webhook(
+    url: str, events: Sequence[str], *, private_networks: bool = False
+) -> tuple[str, list[str]]:
     """The (url, events) to store, or BadWebhook naming what is wrong."""
     url = url.strip()
     parts = urlsplit(url)
@@ -258,6 +266,11 @@ def check_webhook(url: str, events: Sequence[str]) -> tuple[str, list[str]]:
         raise BadWebhook(f"url: {url!r} is not an http(s) URL with a host")
     if len(url) > MAX_URL_LENGTH:
         raise BadWebhook(f"url: {len(url)} characters; at most {MAX_URL_LENGTH}")
+    if not private_networks and _names_a_private_host(parts.hostname):
+        raise BadWebhook(
+            f"url: {parts.hostname} is a loopback, private or link-local address; webhooks go to "
+            "public hosts (KEFU_WEBHOOK_PRIVATE_NETWORKS allows others)"
+        )
     unknown = [name for name in events if name not in WEBHOOK_EVENTS]
     if unknown:
         raise BadWebhook(
@@ -267,11 +280,44 @@ def check_webhook(url: str, events: Sequence[str]) -> tuple[str, list[str]]:
     return url, [name for name in WEBHOOK_EVENTS if name in events]
 
 
+def not_public(address: str) -> bool:
+    """Whether an IP address is loopback, private, link-local, shared, reserved or the like."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])  # an IPv6 zone (fe80::1%eth0) is no part of it
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return not ip.is_global or ip.is_multicast
+
+
+def _names_a_private_host(host: str) -> bool:
+    host = host.rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return not_public(host)
+    except ValueError:  # a name, resolved at each delivery
+        return False
+
+
+async def resolves_to_private(host: str, port: int) -> str | None:
+    """The first non-public address `host` resolves to, or None when all are public."""
+    found = await asyncio.get_running_loop().getaddrinfo(host, port)
+    for *_rest, sockaddr in found:
+        if not_public(str(sockaddr[0])):
+            return str(sockaddr[0])
+    return None
+
+
 def create_webhook(
-    session: Session, shop_id: str, url: str, events: Sequence[str], now: datetime
+    session: Session,
+    shop_id: str,
+    url: str,
+    events: Sequence[str],
+    now: datetime,
+    *,
+    private_networks: bool = False,
 ) -> tuple[Webhook, str]:
     """Register a webhook for `shop_id`; returns it and its secret (the only time the secret is shown)."""
-    url, wanted = check_webhook(url, events)
+    url, wanted = check_webhook(url, events, private_networks=private_networks)
     count = len(list_webhooks(session, shop_id))
     if count >= MAX_WEBHOOKS_PER_SHOP:
         raise BadWebhook(f"shop {shop_id} has {count} webhooks; at most {MAX_WEBHOOKS_PER_SHOP}")
@@ -353,8 +399,10 @@ class WebhookDeliverer:
         max_attempts: int = MAX_ATTEMPTS,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         transport: httpx.AsyncBaseTransport | None = None,
+        private_networks: bool = False,
     ) -> None:
         self.engine = engine
+        self.private_networks = private_networks
         self.poll_interval = poll_interval
         self.batch_size = batch_size
         self.timeout = timeout
@@ -477,7 +525,14 @@ class WebhookDeliverer:
             DELIVERY_HEADER: str(item.id),
         }
         try:
+            refused = None if self.private_networks else await self._private_address(item.url)
+            if refused:
+                outcome = f"refused: {_host(item.url)} resolves to {refused}, not a public address"
+                log.warning("webhook delivery %s %s", item.id, outcome)
+                return outcome
             answer = await client.post(item.url, content=body, headers=headers)
+        except OSError as error:  # the name did not resolve
+            outcome = f"{type(error).__name__}: {error}"[:ERROR_BODY_CHARS]
         except httpx.HTTPError as error:
             said = str(error)
             outcome = f"{type(error).__name__}: {said}"[:ERROR_BODY_CHARS] if said else type(error).__name__
@@ -487,6 +542,14 @@ class WebhookDeliverer:
             outcome = f"HTTP {answer.status_code}: {answer.text[:ERROR_BODY_CHARS]}"
         log.info("webhook delivery %s to %s failed: %s", item.id, _host(item.url), outcome)
         return outcome
+
+    @staticmethod
+    async def _private_address(url: str) -> str | None:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if _names_a_private_host(host):
+            return host
+        return await resolves_to_private(host, parts.port or (443 if parts.scheme == "https" else 80))
 
     def _record(self, outcomes: list[tuple[_Claimed, str | None]], now: datetime) -> None:
         delivered = [

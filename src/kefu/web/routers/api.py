@@ -408,7 +408,7 @@ async def post_buyer_message(
     tags=["api: webhooks"],
     responses={
         **UNAUTHORISED,
-        422: {"description": "Not an http(s) URL, an unknown event, too many webhooks"},
+        422: {"description": "Not an http(s) URL, a private address, an unknown event, too many webhooks"},
     },
 )
 async def create_webhook(request: Request, connector: ConnectorDep, body: WebhookIn) -> WebhookCreated:
@@ -417,7 +417,12 @@ async def create_webhook(request: Request, connector: ConnectorDep, body: Webhoo
     def create() -> WebhookCreated:
         with _db_writing(request) as session:
             webhook, secret = webhooks.create_webhook(
-                session, connector.shop_id, body.url, body.events, _now()
+                session,
+                connector.shop_id,
+                body.url,
+                body.events,
+                _now(),
+                private_networks=request.app.state.settings.webhook_private_networks,
             )
             return WebhookCreated(**WebhookOut.model_validate(webhook).model_dump(), secret=secret)
 
