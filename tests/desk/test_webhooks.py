@@ -381,6 +381,25 @@ def test_delivery_is_given_up_after_the_last_attempt(shops, receiver, caplog):
     assert "connector-own-token" not in caplog.text
 
 
+def test_finished_deliveries_are_deleted_after_a_week_and_pending_ones_kept(shops, receiver):
+    queue_one(shops, receiver.url)
+    with shops.begin() as conn:
+        closed = [WebhookEvent("yiyi", "conversation.closed", {"conversation_id": f"c{n}"}) for n in range(3)]
+        enqueue(conn, closed, T0)
+    receiver.statuses = [200, 503, 503, 503]  # one delivered, three failing
+    deliverer = WebhookDeliverer(shops, private_networks=True, clock=Clock(), max_attempts=1)
+    asyncio.run(deliverer.run_once())  # one delivered, three given up (one attempt allowed)
+    with session_scope(make_sessionmaker(shops)) as session:
+        waiting = select(WebhookDelivery).where(WebhookDelivery.delivered_at.is_(None))
+        session.scalars(waiting).first().attempts = 0  # this one is still to be tried: never deleted
+
+    assert deliverer.purge(T0 + timedelta(days=6)) == 0
+    assert deliverer.purge(T0 + timedelta(days=8)) == 3
+
+    (left,) = queued(shops)
+    assert (left.attempts, left.delivered_at) == (0, None)
+
+
 def test_an_unreachable_receiver_is_recorded_as_the_error(shops, receiver):
     url = receiver.url
     receiver.close()  # nothing listens on that port any more

@@ -10,7 +10,8 @@ Three parts:
   and never for a change that was rolled back.
 - **Delivery.** `WebhookDeliverer` polls the due rows, posts them, marks 2xx answers delivered
   and retries anything else with exponential backoff (30 s doubling, at most 1 h apart) up to
-  10 attempts, after which the row keeps its `last_error` and is left alone.
+  10 attempts, after which the row keeps its `last_error` and is left alone; finished rows
+  (delivered or given up) are deleted after a week.
 
 A receiver may see an event twice (a crash between the POST and the mark); the body's `id`
 (also the `X-Kefu-Delivery` header) is the same on every attempt, so it can drop repeats.
@@ -38,7 +39,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import Connection, Engine, and_, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from kefu.accounts.access import NotFound
@@ -61,6 +62,10 @@ REQUEST_TIMEOUT_S = 5.0
 CLAIM_LEASE = timedelta(seconds=60)
 # What of a failed answer's body is kept in last_error, enough to see what the receiver said.
 ERROR_BODY_CHARS = 200
+# Delivered and given-up deliveries are kept this long for a connector to look at, then deleted:
+# every message makes a row per subscribed webhook, so the table would otherwise grow for ever.
+KEEP_FINISHED = timedelta(days=7)
+PURGE_EVERY = timedelta(hours=1)
 
 webhooks = Webhook.__table__
 deliveries = WebhookDelivery.__table__
@@ -430,9 +435,14 @@ class WebhookDeliverer:
             await asyncio.gather(task, return_exceptions=True)
 
     async def _run(self) -> None:
+        purged_at: datetime | None = None
         async with self._client() as client:
             while True:
                 try:
+                    now = self.clock()
+                    if purged_at is None or now - purged_at >= PURGE_EVERY:
+                        purged_at = now
+                        await asyncio.to_thread(self.purge, now)
                     busy = await self.run_once(client)
                 except Exception:
                     # The store may be briefly unreachable; the next round tries again.
@@ -461,6 +471,23 @@ class WebhookDeliverer:
             outcomes = await asyncio.gather(*(self._post(client, item) for item in claimed))
         await asyncio.to_thread(self._record, list(zip(claimed, outcomes, strict=True)), self.clock())
         return len(claimed)
+
+    def purge(self, now: datetime) -> int:
+        """Delete the deliveries finished (delivered or given up) more than KEEP_FINISHED ago."""
+        cutoff = now - KEEP_FINISHED
+        finished = or_(
+            deliveries.c.delivered_at < cutoff,
+            and_(
+                deliveries.c.delivered_at.is_(None),
+                deliveries.c.attempts >= self.max_attempts,
+                deliveries.c.next_attempt_at < cutoff,
+            ),
+        )
+        with self.engine.begin() as conn:
+            gone = conn.execute(delete(deliveries).where(finished)).rowcount
+        if gone:
+            log.info("webhook deliveries: %d finished before %s deleted", gone, cutoff.date())
+        return gone
 
     def _claim(self, now: datetime) -> list[_Claimed]:
         due = and_(
