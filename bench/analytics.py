@@ -1,6 +1,6 @@
 """Analytics benchmark: `kefu report` against a vectorised pandas implementation of the same metrics.
 
-    .venv/bin/python bench/analytics.py --messages 10000000 [--seed 7] [--skip-pandas]
+    .venv/bin/python bench/analytics.py --messages 10000000 [--seed 7] [--skip-pandas] [--cold-sql]
                                         [--from 2026-10-01 --to 2026-10-31]
 
 Generates (cached under bench/out/, not timed) a Parquet dataset of exactly N messages with
@@ -9,6 +9,9 @@ Then times, each as its own subprocess so that wall time and peak memory (ru_max
 wait4) are its alone:
 - `kefu report --data DIR --from F --to T --format json --out OUT`, the command users run;
 - bench/pandas_metrics.py, the same definitions in vectorised pandas (the baseline).
+kefu keeps the SQL Ibis compiles for each query on disk (kefu/analytics/compiled_sql.py, under
+$XDG_CACHE_HOME or ~/.cache): a run after the first compiles nothing. --cold-sql gives kefu an
+empty cache folder, as on the first run after an install or an upgrade (about 0.4 s more).
 Both documents are compared value by value (rows matched by their keys, floats with a
 relative tolerance of 1e-9); the first 20 mismatches and a summary are printed. The default
 period is the last 30 full days of the data (in Asia/Shanghai). Targets: 10 M messages in at
@@ -25,6 +28,7 @@ import math
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -56,11 +60,11 @@ def default_end(folder: Path) -> date:
     return datetime.fromisoformat(meta["last_sent_at"]).astimezone(ZoneInfo(ZONE)).date()
 
 
-def run_timed(command: list[str], log: Path) -> tuple[float, float, int]:
+def run_timed(command: list[str], log: Path, env: dict | None = None) -> tuple[float, float, int]:
     """Run `command`, output to `log`; wall seconds, peak RSS in MB (child and its children), exit code."""
     with log.open("wb") as out:
         started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)  # already reaped by wait4
@@ -78,7 +82,7 @@ def tail(path: Path, lines: int = 15) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
-def time_kefu(span: list[str], work: Path) -> tuple[float, float, dict | None]:
+def time_kefu(span: list[str], work: Path, cold_sql: bool = False) -> tuple[float, float, dict | None]:
     """Seconds, peak MB and the document of `kefu report` (nan, nan, None when missing or failing)."""
     if not kefu_has_report():
         print("[kefu] `kefu report` is missing (no such command yet): timing pandas only", flush=True)
@@ -86,7 +90,9 @@ def time_kefu(span: list[str], work: Path) -> tuple[float, float, dict | None]:
     out = work / "kefu.json"
     out.unlink(missing_ok=True)
     command = [str(KEFU), "report", *span, "--format", "json", "--out", str(out)]
-    seconds, peak_mb, code = run_timed(command, work / "kefu.log")
+    with tempfile.TemporaryDirectory(prefix="kefu-bench-cache-") as empty:
+        env = {**os.environ, "XDG_CACHE_HOME": empty} if cold_sql else None
+        seconds, peak_mb, code = run_timed(command, work / "kefu.log", env)
     print(f"[kefu] {seconds:.2f} s, peak {peak_mb:.0f} MB, exit {code}", flush=True)
     if code != 0 or not out.exists():
         print(f"[kefu] report failed:\n{tail(work / 'kefu.log')}")
@@ -168,6 +174,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--skip-pandas", action="store_true", help="time kefu report only")
+    parser.add_argument("--cold-sql", action="store_true", help="kefu starts with no compiled SQL kept")
     parser.add_argument("--from", dest="date_from", type=date.fromisoformat)
     parser.add_argument("--to", dest="date_to", type=date.fromisoformat)
     args = parser.parse_args()
@@ -182,7 +189,7 @@ def main() -> None:
 
     work = folder.parent / f"reports-seed-{args.seed}-{date_from}-{date_to}"  # kept for a look afterwards
     work.mkdir(exist_ok=True)
-    kefu_s, kefu_mb, kefu_doc = time_kefu(span, work)
+    kefu_s, kefu_mb, kefu_doc = time_kefu(span, work, args.cold_sql)
     pandas_s, pandas_doc = (math.nan, None) if args.skip_pandas else time_pandas(span, work)
     failed = kefu_doc is None or (pandas_doc is None and not args.skip_pandas)
     if kefu_doc is not None and pandas_doc is not None:

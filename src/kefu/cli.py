@@ -190,12 +190,11 @@ def report_command(
 
       kefu report --data shop-data --from 2026-11-01 --to 2026-11-08 --format xlsx --out week.xlsx
     """
+    from concurrent.futures import ThreadPoolExecutor
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+    from kefu.analytics.folders import arrow_without_pandas, read_folder
     from kefu.analytics.period import Period
-    from kefu.analytics.report_files import write_report
-    from kefu.analytics.runs import Extras, run_report
-    from kefu.analytics.scorecard import DEFAULT_TARGETS, load_targets
     from kefu.interchange.errors import DatasetError
 
     if (folder is None) == (db_url is None):
@@ -213,36 +212,56 @@ def report_command(
         raise click.BadParameter(str(exc), param_hint="--to") from None
     if engine_name == "store" and db_url is None:
         raise click.UsageError("--engine store needs --db URL")
-    extras = Extras(compare=compare or peers_file is not None, load=with_load, refund_watch=refund_watch)
+    peer_rows = None
     if peers_file:
         import json
 
-        extras.peer_rows = json.loads(peers_file.read_text(encoding="utf-8"))["shops"]
+        peer_rows = json.loads(peers_file.read_text(encoding="utf-8"))["shops"]
+    targets = None
     if scorecard or targets_file:
+        from kefu.analytics.scorecard import DEFAULT_TARGETS, load_targets
+
         try:
-            extras.targets = load_targets(targets_file) if targets_file else DEFAULT_TARGETS
+            targets = load_targets(targets_file) if targets_file else DEFAULT_TARGETS
         except (ValueError, TypeError, KeyError) as exc:
             raise click.BadParameter(str(exc), param_hint="--targets") from None
+    default_zone = get_settings().default_timezone
+    if folder is not None and engine_name == "duckdb":
+        arrow_without_pandas()  # files and DuckDB only: Spark and the store's backends may use pandas
     try:
-        with _progress(30, "report") as step:
+        with ThreadPoolExecutor(1) as pool, _progress(30, "report") as step:
+            # The files are read while Ibis and the metric modules load (about half a second).
+            reading = pool.submit(read_folder, folder, zone, default_zone, step) if folder else None
+            from kefu.analytics.runs import Extras, run_report
+
+            extras = Extras(
+                compare=compare or peers_file is not None,
+                peer_rows=peer_rows,
+                targets=targets,
+                load=with_load,
+                refund_watch=refund_watch,
+            )
             report = run_report(
                 period,
                 folder=folder,
                 store_url=db_url,
                 engine_name=engine_name,
                 zone=zone,
-                default_zone=get_settings().default_timezone,
+                default_zone=default_zone,
                 shop_id=shop_id,
                 progress=step,
                 segment=segment,
                 channel=channel,
                 extras=extras,
+                reading=reading,
             )
     except DatasetError as exc:
         click.echo(f"kefu report: {folder} was refused.", err=True)
         for problem in exc.problems:
             click.echo(f"  {problem}", err=True)
         sys.exit(2)
+    from kefu.analytics.report_files import write_report
+
     written = write_report(report, fmt, out)
     click.echo(
         f"{len(report.agents)} agents, {len(report.shops)} shops, {len(report.products)} products: "
@@ -297,6 +316,8 @@ def _serve(host: str, port: int, db_url: str | None) -> None:
     from kefu.web.app import create_app
 
     settings = Settings(database_url=db_url) if db_url else get_settings()
+    if "KEFU_ANALYTICS_PRELOAD" not in os.environ:
+        settings = settings.model_copy(update={"analytics_preload": True})
     # Chat frames are small: compressing each cost more CPU than anything else on the event loop
     # (docs/benchmarks.md, Desk), for a few bytes saved.
     app = create_app(settings)

@@ -55,6 +55,11 @@ class Settings(BaseSettings):
         description="Redis URL (redis://host:port/0) through which several server processes share "
         "the live desk; empty: one process. Use PostgreSQL as the store with it.",
     )
+    analytics_preload: bool = Field(
+        default=False,
+        description="Read the store into the diagnosis dashboard's snapshot when the server starts, so "
+        "the first visit does not wait for it (kefu serve turns this on unless it is set).",
+    )
     webhook_private_networks: bool = Field(
         default=False,
         description="Let webhooks go to loopback, private and link-local addresses (a connector on "

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -21,9 +22,10 @@ from reference import reference_report
 
 from kefu.analytics import attribution, service_metrics, timelines, turns
 from kefu.analytics.engines import DuckDBEngine
+from kefu.analytics.folders import read_folder
 from kefu.analytics.period import Period
 from kefu.analytics.runs import Extras, report_on, run_report
-from kefu.analytics.sources import read_folder
+from kefu.analytics.timelines import stable_order
 from kefu.cli import write_demo_dataset
 from kefu.interchange.files import find_tables, read_table
 from kefu.interchange.schema import TABLES
@@ -159,3 +161,12 @@ def test_parquet_values_with_blanks_and_spaces_read_as_their_trimmed_values(tmp_
         (0, "a1", 60_000_000),
         (0, None, None),
     ]
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64])
+def test_stable_order_is_numpys_stable_argsort(dtype):
+    generator = np.random.default_rng(4)
+    cases = [(0, 3, 1000), (-1, 5, 1000), (0, 1 << 20, 100_000), (-(1 << 40), 1 << 40, 100), (0, 1, 0)]
+    for low, high, count in cases:
+        keys = generator.integers(low, high, count, endpoint=True).astype(dtype)
+        assert np.array_equal(stable_order(keys), np.argsort(keys, kind="stable"))

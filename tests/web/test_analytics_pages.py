@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import time
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -89,6 +90,22 @@ def demo_app(demo, tmp_path_factory):
 def client(demo_app) -> Iterator[TestClient]:
     with TestClient(demo_app) as client:
         yield client
+
+
+def test_with_preload_the_server_reads_the_snapshot_at_start_before_any_visit(demo, tmp_path):
+    url, _ = demo
+    SNAPSHOTS.forget(url)
+    settings = Settings(
+        database_url=url,
+        secret_key="test-secret-not-for-production",
+        data_dir=tmp_path,
+        analytics_preload=True,
+    )
+    with TestClient(create_app(settings)):
+        deadline = time.monotonic() + 60
+        while not SNAPSHOTS.loaded(url) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert SNAPSHOTS.loaded(url), "the snapshot was not read at start-up"
 
 
 def log_in(client: TestClient, username: str) -> None:

@@ -13,10 +13,14 @@ from __future__ import annotations
 import itertools
 import os
 from abc import ABC, abstractmethod
+from functools import cache
 
 import ibis
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import pyarrow as pa
+
+from kefu.analytics.compiled_sql import CompiledSQL, NotCacheable, default_folder
 
 ENGINES = ("duckdb", "store", "spark")
 _names = itertools.count()
@@ -42,10 +46,16 @@ class Engine(ABC):
 
     def keep(self, expr: ir.Table, hint: str = "kept") -> ir.Table:
         """Compute `expr` once, so that several later expressions read the result instead of redoing it."""
-        name = f"{hint}_{next(_names)}"
-        self._create(name, ibis.to_sql(expr, dialect=self.dialect))
+        name = self._name_for(expr, hint)
+        self._create(name, self.compile(expr))
         # SQLite has no boolean type: read the kept table back with the types the expression had.
         return self._table(name).cast(expr.schema())
+
+    def _name_for(self, expr: ir.Table, hint: str) -> str:
+        return f"{hint}_{next(_names)}"
+
+    def compile(self, expr: ir.Table) -> str:
+        return ibis.to_sql(expr, dialect=self.dialect)
 
     def fetch(self, expr: ir.Table) -> pa.Table:
         return expr.to_pyarrow()
@@ -58,8 +68,17 @@ class Engine(ABC):
 class DuckDBEngine(Engine):
     name = dialect = "duckdb"
 
-    def __init__(self, threads: int | None = None, memory_limit: str | None = None, timelines: bool = True):
+    def __init__(
+        self,
+        threads: int | None = None,
+        memory_limit: str | None = None,
+        timelines: bool = True,
+        compiled: CompiledSQL | None = None,
+    ):
         self.timelines = timelines  # False: the Ibis definitions run on DuckDB too (tests compare)
+        # The SQL of each expression, kept between runs (compiled_sql.py).
+        self.compiled = compiled or CompiledSQL(self.dialect, default_folder())
+        self._kept_names: dict[str, int] = {}
         self.con = ibis.duckdb.connect()
         self.raw = self.con.con
         if threads:
@@ -72,6 +91,29 @@ class DuckDBEngine(Engine):
     def load(self, name: str, data: pa.Table) -> ir.Table:
         self.raw.register(name, data)
         return self.con.table(name)
+
+    def _name_for(self, expr: ir.Table, hint: str) -> str:
+        """A name from the expression and how often this engine kept it before, not from a counter
+        shared by all engines: the queries that read the kept table then compile to the same SQL
+        (and find it in the cache) in every run, whatever ran before in the process."""
+        try:
+            key = self.compiled.key(expr.as_table().op())[:16]
+        except NotCacheable:
+            return super()._name_for(expr, hint)
+        seen = self._kept_names[key] = self._kept_names.get(key, -1) + 1
+        return f"{hint}_{key}_{seen}"
+
+    def compile(self, expr: ir.Table) -> str:
+        table = expr.as_table()
+        return self.compiled.sql(table.op(), lambda: self.con.compile(table))
+
+    def fetch(self, expr: ir.Table) -> pa.Table:
+        """What `expr.to_pyarrow()` gives, with the SQL from the cache when it is there."""
+        node = expr.op()
+        if node.find((ops.InMemoryTable, ops.ScalarUDF, ops.AggUDF)) or expr.as_table().schema().geospatial:
+            return expr.to_pyarrow()  # Ibis registers these (or loads an extension) as it runs them
+        result = self.raw.sql(self.compile(expr)).to_arrow_table()
+        return expr.__pyarrow_result__(result, data_mapper=_result_mapper())
 
     def _create(self, name: str, sql: str) -> None:
         self.raw.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {sql}')
@@ -178,6 +220,24 @@ class SparkEngine(Engine):
 
     def close(self) -> None:
         self.session.stop()
+
+
+@cache
+def _result_mapper():
+    """Ibis's DuckDBPyArrowData (Arrow results in the expression's types), without its module: that
+    imports pandas (0.3–0.5 s) whenever pandas is installed, and a report never uses it."""
+    from ibis.formats.pyarrow import PyArrowData
+
+    class DuckDBResults(PyArrowData):
+        @classmethod
+        def convert_scalar(cls, scalar: pa.Scalar, dtype) -> pa.Scalar:
+            return pa.scalar(None) if dtype.is_null() else super().convert_scalar(scalar, dtype)
+
+        @classmethod
+        def convert_column(cls, column: pa.Array, dtype) -> pa.Array:
+            return pa.nulls(len(column)) if dtype.is_null() else super().convert_column(column, dtype)
+
+    return DuckDBResults
 
 
 def written_out(data: pa.Table) -> pa.Table:

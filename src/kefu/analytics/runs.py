@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,16 +12,10 @@ import ibis.expr.types as ir
 from kefu.analytics import comparison, load, refund_watch, reporting, scorecard
 from kefu.analytics.engines import Engine, StoreEngine, make_engine
 from kefu.analytics.facts import FactTables, ShopInfo
+from kefu.analytics.folders import agent_groups, read_folder, shop_infos
 from kefu.analytics.period import Period
 from kefu.analytics.reporting import Report, build_report
-from kefu.analytics.sources import (
-    agent_groups,
-    bind_tables,
-    read_folder,
-    read_store,
-    shop_infos,
-    store_tables,
-)
+from kefu.analytics.sources import bind_tables, read_store, store_tables
 
 Progress = Callable[[str], None]
 
@@ -51,8 +45,13 @@ def run_report(
     segment: str = "all",
     channel: str = "all",
     extras: Extras | None = None,
+    reading: Future[FactTables] | None = None,
 ) -> Report:
-    """The report over a dataset folder or the store, on the chosen engine."""
+    """The report over a dataset folder or the store, on the chosen engine.
+
+    `reading` is `folder` being read already (folders.read_folder; the command line starts it
+    before this module loads).
+    """
     if (folder is None) == (store_url is None):
         raise ValueError("give either a dataset folder or a store URL")
     extras = extras or Extras()
@@ -60,7 +59,8 @@ def run_report(
     with ThreadPoolExecutor(1) as pool:
         # The files are read while the engine starts: its modules take a while to import (Spark a
         # while to start), and reading is mostly Arrow and numpy, which let go of the GIL.
-        reading = pool.submit(read_folder, folder, zone, default_zone, progress) if folder else None
+        if reading is None and folder:
+            reading = pool.submit(read_folder, folder, zone, default_zone, progress)
         engine = make_engine(engine_name, store_url)
         try:
             if isinstance(engine, StoreEngine):

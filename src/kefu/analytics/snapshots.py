@@ -7,9 +7,9 @@ in a background thread while requests go on being answered from the old one; onl
 of a store makes a request wait.
 
 Two things make a report on a snapshot fast after the first:
-- the engine remembers the SQL each expression compiled to: Ibis takes longer to compile the
-  report's queries than DuckDB takes to run them, and a report for another period compiles to the
-  same SQL (the period is data, the `bounds` table, not a literal);
+- the engine remembers the SQL each expression compiled to (DuckDBEngine, compiled_sql.py): Ibis
+  takes longer to compile the report's queries than DuckDB takes to run them, and a report for
+  another period compiles to the same SQL (the period is data, the `bounds` table, not a literal);
 - it remembers the tables `keep()` made from the facts alone (the turn table, attributed orders,
   conversation kinds), which do not depend on the period: another period only runs the
   per-period aggregates.
@@ -50,7 +50,6 @@ log = logging.getLogger(__name__)
 CHECK_INTERVAL_S = 5.0  # how stale a snapshot may be before a request checks the store's version
 KEPT_REPORTS = 24  # whole-instance reports kept per snapshot
 KEPT_RESULTS = 64  # other results (a shop's daily figures, a drill-down) kept per snapshot
-_MAX_COMPILED = 4096  # compiled statements remembered before the memory is cleared
 
 
 class SnapshotEngine(DuckDBEngine):
@@ -58,7 +57,6 @@ class SnapshotEngine(DuckDBEngine):
 
     def __init__(self) -> None:
         super().__init__()
-        self._compiled: dict[ops.Node, str] = {}
         self._kept: dict[ops.Node, ir.Table] = {}
         self._lasting: set[str] = set()  # tables whose rows never change: the facts, kept results
         self._scratch: list[str] = []  # kept tables of one request (they read per-request data)
@@ -89,19 +87,6 @@ class SnapshotEngine(DuckDBEngine):
         else:
             self._scratch.append(self._created)
         return kept
-
-    def fetch(self, expr: ir.Table) -> pa.Table:
-        from ibis.backends.duckdb.converter import DuckDBPyArrowData
-
-        node = expr.op()
-        if node.find(ops.InMemoryTable):  # Ibis registers memtables while it executes: let it
-            return super().fetch(expr)
-        sql = self._compiled.get(node)
-        if sql is None:
-            if len(self._compiled) >= _MAX_COMPILED:
-                self._compiled.clear()
-            sql = self._compiled[node] = self.con.compile(expr.as_table())
-        return expr.__pyarrow_result__(self.raw.sql(sql).to_arrow_table(), data_mapper=DuckDBPyArrowData)
 
     def drop_scratch(self) -> None:
         for name in self._scratch:
@@ -243,7 +228,7 @@ def only_shop_rows(report: Report, shop_id: str) -> Report:
 
 def store_version(engine: StoreEngine) -> tuple:
     """What changes when rows the metrics read are added, removed, paid or refunded: cheap to ask."""
-    from kefu.store.models import Message, Order, Rating, Refund, Review, Shop
+    from kefu.store.models import Message, Order, Rating, RatingInvitation, Refund, Review, Shop
 
     def count(model, *where):
         return select(func.count()).select_from(model).where(*where).scalar_subquery()
@@ -264,6 +249,8 @@ def store_version(engine: StoreEngine) -> tuple:
         count(Refund, Refund.status == "completed"),
         count(Review),
         greatest(Review.id),
+        count(RatingInvitation),
+        greatest(RatingInvitation.id),
         count(Shop),
     )
     with engine.connect() as conn:
@@ -373,6 +360,26 @@ class Snapshots:
         # The old snapshot is not closed: a request may still be reading it. It goes when the
         # last reference does.
         store.snapshot = fresh
+
+    def preload(
+        self, url: str, default_zone: str = "Asia/Shanghai", warm: Warm | None = None
+    ) -> threading.Thread:
+        """Load the store's snapshot in a background thread (at server start: the first visit then
+        finds it ready); a request arriving meanwhile waits for this load, it does not start another."""
+
+        def load() -> None:
+            try:
+                self.get(url, default_zone, warm)
+            except Exception:  # the first request tries again, and shows the error
+                log.exception("analytics snapshot of %s: preload failed", _redacted(url))
+
+        thread = threading.Thread(target=load, name="kefu-snapshot-preload", daemon=True)
+        thread.start()
+        return thread
+
+    def loaded(self, url: str) -> bool:
+        store = self._stores.get(url)
+        return store is not None and store.snapshot is not None
 
     def forget(self, url: str) -> None:
         """Drop a store's snapshot (its memory goes with it)."""

@@ -1,51 +1,18 @@
-"""Where a report's data comes from: a dataset folder (checked like an import) or the store."""
+"""Where a report's data comes from: the store, or a dataset folder (folders.py), bound to an engine."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import ibis.expr.types as ir
 import pyarrow as pa
 
 from kefu.analytics import timelines
 from kefu.analytics.engines import Engine, StoreEngine
-from kefu.analytics.facts import NEEDED_FIELDS, FactTables, ShopInfo, encode_ids, facts_from_dataset
-from kefu.interchange.validation import Context, load_dataset
+from kefu.analytics.facts import FactTables, encode_ids
+from kefu.analytics.folders import agent_groups, shop_infos
 
 Progress = Callable[[str], None]
-
-
-def read_folder(
-    folder: Path, zone: str | None, default_zone: str, progress: Progress | None = None
-) -> FactTables:
-    """Read and check a dataset folder (bad input raises DatasetError, as an import would).
-
-    `zone` (the report's --tz) is every shop's zone when given; otherwise a shop's zone comes
-    from the dataset's `shops` table, else `default_zone`.
-    """
-    context = Context(default_zone=zone or default_zone, only_zone=zone)
-    dataset = load_dataset(folder, context, progress, fields=NEEDED_FIELDS, dictionaries=True)
-    listed = dataset.get("shops")
-    shops = shop_infos(listed, zone, default_zone) if listed is not None else {}
-    for shop, shop_zone in dataset.zones.items():
-        shops.setdefault(shop, ShopInfo(zone or shop_zone))
-    tables, dictionaries = encode_ids(facts_from_dataset(dataset.tables))
-    return FactTables(tables, shops, agent_groups(dataset.get("agents")), dictionaries)
-
-
-def shop_infos(shops: pa.Table, zone: str | None, default_zone: str) -> dict[str, ShopInfo]:
-    """Each listed shop's zone (`zone`, the report's --tz, wins over its own), category and name."""
-    return {
-        row["shop_id"]: ShopInfo(zone or row["timezone"] or default_zone, row["category"], row["name"])
-        for row in shops.to_pylist()
-    }
-
-
-def agent_groups(agents: pa.Table | None) -> dict[tuple[str, str], str]:
-    if agents is None:
-        return {}
-    return {(r["shop_id"], r["agent_id"]): r["skill_group"] for r in agents.to_pylist() if r["skill_group"]}
 
 
 def bind_tables(engine: Engine, facts: FactTables) -> dict[str, ir.Table]:

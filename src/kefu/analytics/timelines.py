@@ -85,11 +85,13 @@ def turn_table(messages: pa.Table) -> pa.Table:
     opens = buyer & ~after_buyer  # a turn's first message
     starts = np.flatnonzero(opens)
     replies = np.flatnonzero(~buyer & after_buyer)  # the agent message that ends a turn answers it
-    answered = np.cumsum(opens, dtype=np.int64)[replies] - 1  # the turn each reply ends
+    # Running counts in int32 where they fit: half the fresh memory, and fresh memory is slow here.
+    running = np.int32 if len(rows) < 1 << 31 else np.int64
+    answered = np.cumsum(opens, dtype=running)[replies] - 1  # the turn each reply ends
     del opens
 
     # turn_key as turns.py has it: the conversation's agent messages up to the turn.
-    agents = np.cumsum(~buyer, dtype=np.int64)
+    agents = np.cumsum(~buyer, dtype=running)
     begin = begins[conversation[starts]]
     agents_so_far = agents[starts] - agents[begin] + (~buyer[begin])
     del agents, after_buyer
@@ -151,7 +153,7 @@ def attributed_orders(messages: pa.Table, orders: pa.Table) -> pa.Table:
     # For each order: the last message of its (shop, buyer) sent at or before it (messages sort
     # before orders at equal times; among messages the later in the file is the later).
     # The orders go through in (shop, buyer) order: the searches then read the messages in order.
-    by_group = np.argsort(order_group, kind="stable")
+    by_group = stable_order(order_group)
     order_group, created = order_group[by_group], _values(orders.column("created")).astype(np.int64)[by_group]
     low = np.searchsorted(group, order_group, "left")
     high = np.where(order_group >= 0, np.searchsorted(group, order_group, "right"), low)
@@ -235,8 +237,31 @@ def _time_order(messages: pa.Table, rows: np.ndarray, group: np.ndarray) -> np.n
     ord_ = _values(messages.column("ord"))
     at = _values(messages.column("at"))
     if bool(np.all(ord_[1:] > ord_[:-1])) and bool(np.all(at[1:] >= at[:-1])):
-        return np.argsort(group, kind="stable")
+        return stable_order(group)
     return np.lexsort((ord_[rows], at[rows], group))
+
+
+def stable_order(keys: np.ndarray) -> np.ndarray:
+    """np.argsort(keys, kind="stable"), about three times faster for integer codes.
+
+    numpy's stable sort of int32 is a merge sort; its default sort of int64 is a vectorised
+    quicksort (x86-simd-sort). Each key is put in the high 32 bits and its position in the low
+    ones: the combined keys are all different, so any sort of them gives the stable order.
+    """
+    count = len(keys)
+    if not count:
+        return np.empty(0, dtype=np.intp)
+    low, high = int(keys.min()), int(keys.max())
+    if count >= 1 << 32 or high - low >= 1 << 31:
+        return np.argsort(keys, kind="stable")
+    combined = keys.astype(np.int64)
+    if low:
+        combined -= low
+    combined <<= 32
+    combined |= np.arange(count, dtype=np.int64)
+    combined.sort()
+    combined &= 0xFFFFFFFF
+    return combined.view(np.intp)
 
 
 def _values(values: pa.ChunkedArray | pa.Array) -> np.ndarray:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -96,12 +97,27 @@ def share_dictionaries(raw: dict[str, RawTable]) -> None:
         for name in read.data.column_names:
             if is_dictionary(read.data.column(name)):
                 holders.setdefault(name, []).append(table)
+    # Two at a time: hashing and remapping let go of the GIL, and the other core is idle here
+    # (reading the files used both). Columns with the most distinct values first.
+    names = sorted(holders, key=lambda n: -sum(_dictionary_sizes(raw[t].data.column(n)) for t in holders[n]))
+    with ThreadPoolExecutor(2) as pool:
+        shared = dict(
+            zip(
+                names,
+                pool.map(lambda n: shared_dictionary([raw[t].data.column(n) for t in holders[n]]), names),
+                strict=True,
+            )
+        )
     for name, tables in holders.items():
-        dictionary, indices = shared_dictionary([raw[t].data.column(name) for t in tables])
+        dictionary, indices = shared[name]
         for table, codes in zip(tables, indices, strict=True):
             data = raw[table].data
             column = pa.DictionaryArray.from_arrays(codes, dictionary)
             raw[table].data = data.set_column(data.schema.get_field_index(name), name, column)
+
+
+def _dictionary_sizes(column: pa.ChunkedArray) -> int:
+    return sum(len(chunk.dictionary) for chunk in column.chunks if is_dictionary(chunk))
 
 
 def _digest(parts) -> str:
@@ -282,8 +298,9 @@ def first_rows(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarr
     """For each row the code of its value, and for each code the first row holding it."""
     codes = value_codes_of(column)
     size = int(codes.max()) + 1 if len(codes) else 0
-    first = np.full(size + 1, -1, dtype=np.int64)
+    index = np.int32 if len(codes) < 1 << 31 else np.int64  # half the fresh memory of int64
+    first = np.full(size + 1, -1, dtype=index)
     # Reverse assignment leaves each code with its smallest row index.
-    rows = np.arange(len(codes), dtype=np.int64)
+    rows = np.arange(len(codes), dtype=index)
     first[codes[::-1]] = rows[::-1]
     return codes, first

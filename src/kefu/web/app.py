@@ -111,6 +111,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.secret_key == DEV_SECRET:
             log.warning("kefu uses the development secret key: set KEFU_SECRET_KEY before going live")
         await _app.state.desk.start()
+        if settings.analytics_preload:
+            from kefu.web.routers.analytics import preload_snapshot
+
+            preload_snapshot(settings)
         yield
         await _app.state.desk.stop()
         engine.dispose()

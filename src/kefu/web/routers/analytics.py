@@ -179,6 +179,11 @@ def _snapshot(request: Request, settings) -> Snapshot:
     return SNAPSHOTS.get(settings.resolved_database_url(), settings.default_timezone, warm_defaults)
 
 
+def preload_snapshot(settings) -> None:
+    """Start reading the store for the dashboard now (KEFU_ANALYTICS_PRELOAD), not at the first visit."""
+    SNAPSHOTS.preload(settings.resolved_database_url(), settings.default_timezone, warm_defaults)
+
+
 def formatter(language: str) -> Callable[[str, object], str]:
     """Formats a metric's value for a page: counts with separators, rates as percentages, "—" for none."""
 
