@@ -30,7 +30,16 @@ DEFAULT_EMOJI = "😊"
 
 
 class BusinessHoursError(ValueError):
-    """Business hours that do not read as ranges like 09:00-23:00."""
+    """Business hours that do not read as ranges like 09:00-23:00.
+
+    `code` (``not_a_range``, ``not_a_time``, ``same_time``) and `piece` (the range or time at
+    fault) let a form say what is wrong in its own language.
+    """
+
+    def __init__(self, message: str, *, code: str, piece: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.piece = piece
 
 
 @dataclass(frozen=True)
@@ -54,7 +63,11 @@ def _minutes(hours: str, minutes: str, *, allow_end_of_day: bool, text: str) -> 
     h, m = int(hours), int(minutes)
     value = h * 60 + m
     if m > 59 or value > MINUTES_PER_DAY or (value == MINUTES_PER_DAY and not allow_end_of_day):
-        raise BusinessHoursError(f"business hours {text!r}: {hours}:{minutes} is not a time of day")
+        raise BusinessHoursError(
+            f"business hours {text!r}: {hours}:{minutes} is not a time of day",
+            code="not_a_time",
+            piece=f"{hours}:{minutes}",
+        )
     return value
 
 
@@ -69,11 +82,19 @@ def parse_business_hours(text: str | None) -> tuple[HourRange, ...]:
             continue
         match = _RANGE.fullmatch(piece)
         if match is None:
-            raise BusinessHoursError(f"business hours {text!r}: {piece!r} is not a range like 09:00-23:00")
+            raise BusinessHoursError(
+                f"business hours {text!r}: {piece!r} is not a range like 09:00-23:00",
+                code="not_a_range",
+                piece=piece,
+            )
         start = _minutes(match[1], match[2], allow_end_of_day=False, text=text)
         end = _minutes(match[3], match[4], allow_end_of_day=True, text=text)
         if start == end % MINUTES_PER_DAY and end != MINUTES_PER_DAY:
-            raise BusinessHoursError(f"business hours {text!r}: {piece!r} opens and closes at the same time")
+            raise BusinessHoursError(
+                f"business hours {text!r}: {piece!r} opens and closes at the same time",
+                code="same_time",
+                piece=piece,
+            )
         ranges.append(HourRange(start, end))
     return tuple(ranges)
 

@@ -30,6 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -267,42 +268,92 @@ def _instant(value: object, zone: ZoneInfo, *, end: bool) -> datetime | None:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
 
 
-def parse_promotions(value: object, timezone: str) -> tuple[list[Promotion], list[str]]:
+@dataclass(frozen=True)
+class PromotionProblem:
+    """Why an entry of ``policies["promotions"]`` was left out.
+
+    `number` counts entries from 1 (None: the value as a whole); `part` is the entry's key at
+    fault (None: the entry as a whole); `code` and `limit` let a form say it in its language.
+    """
+
+    number: int | None
+    part: str | None
+    code: str
+    detail: str
+    limit: int | None = None
+
+    def __str__(self) -> str:
+        where = f"promotion {self.number}" if self.number is not None else "promotions"
+        return f"{where}: {self.detail}"
+
+
+def _problem_of(
+    problems: list[PromotionProblem],
+    number: int,
+    part: str | None,
+    code: str,
+    detail: str,
+    limit: int | None = None,
+) -> None:
+    problems.append(PromotionProblem(number, part, code, detail, limit))
+
+
+def check_promotions(value: object, timezone: str) -> tuple[list[Promotion], list[PromotionProblem]]:
     """The promotions of ``policies["promotions"]``, and a problem for each entry left out."""
     if value is None:
         return [], []
     if not isinstance(value, list):
-        return [], ["promotions: must be a list of objects"]
+        return [], [PromotionProblem(None, None, "not_a_list", "must be a list of objects")]
     zone = ZoneInfo(timezone)
     promotions: list[Promotion] = []
-    problems: list[str] = []
+    problems: list[PromotionProblem] = []
     for number, entry in enumerate(value, start=1):
-        where = f"promotion {number}"
+        problem = partial(_problem_of, problems, number)
         if not isinstance(entry, Mapping):
-            problems.append(f"{where}: must be an object with title, text, starts, ends")
+            problem(None, "not_an_object", "must be an object with title, text, starts, ends")
             continue
         title = entry.get("title")
         text = entry.get("text") or ""
         if not isinstance(title, str) or not title.strip():
-            problems.append(f"{where}: the title is missing")
+            problem("title", "title_missing", "the title is missing")
             continue
         if len(title) > MAX_PROMOTION_TITLE:
-            problems.append(f"{where}: the title is longer than {MAX_PROMOTION_TITLE} characters")
+            problem(
+                "title",
+                "title_too_long",
+                f"the title is longer than {MAX_PROMOTION_TITLE} characters",
+                MAX_PROMOTION_TITLE,
+            )
             continue
         if not isinstance(text, str) or len(text) > MAX_PROMOTION_TEXT:
-            problems.append(f"{where}: the text must be at most {MAX_PROMOTION_TEXT} characters")
+            problem(
+                "text",
+                "text_too_long",
+                f"the text must be at most {MAX_PROMOTION_TEXT} characters",
+                MAX_PROMOTION_TEXT,
+            )
             continue
-        try:
-            starts = _instant(entry.get("starts"), zone, end=False)
-            ends = _instant(entry.get("ends"), zone, end=True)
-        except ValueError as error:
-            problems.append(f"{where}: starts/ends: {error}")
+        instants: dict[str, datetime | None] = {}
+        for part in ("starts", "ends"):
+            try:
+                instants[part] = _instant(entry.get(part), zone, end=part == "ends")
+            except ValueError as error:
+                problem(part, "bad_date", f"starts/ends: {error}")
+                break
+        if len(instants) < 2:
             continue
+        starts, ends = instants["starts"], instants["ends"]
         if starts is not None and ends is not None and ends <= starts:
-            problems.append(f"{where}: ends before it starts")
+            problem("ends", "ends_before_start", "ends before it starts")
             continue
         promotions.append(Promotion(title.strip(), text.strip(), starts, ends))
     return promotions, problems
+
+
+def parse_promotions(value: object, timezone: str) -> tuple[list[Promotion], list[str]]:
+    """The promotions of ``policies["promotions"]``, and a problem for each entry left out."""
+    promotions, problems = check_promotions(value, timezone)
+    return promotions, [str(problem) for problem in problems]
 
 
 def current_promotions(shop: Shop, now: datetime) -> list[Promotion]:

@@ -37,6 +37,7 @@ from kefu.web.routers import (
     desk_socket,
     health,
     home,
+    shop_settings,
     shops,
     uploads,
 )
@@ -157,6 +158,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         desk_socket.router,
         desk_actions.router,
         desk_sidebar.router,
+        shop_settings.router,
         uploads.router,
         api.router,
     )

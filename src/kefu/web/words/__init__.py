@@ -4,6 +4,6 @@ Each module holds `WORDS = {"zh-CN": {...}, "en": {...}}`; a key may be defined 
 across the areas and the base dict (i18n checks it at import).
 """
 
-from kefu.web.words import api, chat, desk, sidebar
+from kefu.web.words import api, chat, desk, settings, sidebar
 
-AREAS = (desk.WORDS, chat.WORDS, sidebar.WORDS, api.WORDS)
+AREAS = (desk.WORDS, chat.WORDS, sidebar.WORDS, api.WORDS, settings.WORDS)
