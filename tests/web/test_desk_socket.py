@@ -114,6 +114,28 @@ def test_a_resent_message_is_acknowledged_again_and_stored_once(client: TestClie
     assert count_messages(desk_ready) == 1
 
 
+def test_messages_sent_back_to_back_are_each_acknowledged_once_and_stored_in_order(
+    client: TestClient, desk_ready
+):
+    # The socket reads on while earlier messages are written (more than one is in flight).
+    texts = [f"第{n}条" for n in range(15)]  # within the buyer's burst allowance (20)
+    with client.websocket_connect(f"/ws/chat/{YIYI[0]}?token={token_for('b3')}") as buyer:
+        buyer.receive_json()
+        buyer.send_json({"type": "send", "client_msg_id": "first", "text": "你好"})
+        conversation_id = receive_until(buyer, of_type("ack"))["conversation_id"]
+        for n, text in enumerate(texts):
+            buyer.send_json({"type": "send", "client_msg_id": f"m{n}", "text": text})
+        acks = {}
+        while len(acks) < len(texts):
+            frame = receive_until(buyer, of_type("ack"))
+            assert frame["client_msg_id"] not in acks
+            acks[frame["client_msg_id"]] = frame["seq"]
+        buyer.send_json({"type": "sync", "conversation_id": conversation_id, "after_seq": 0})
+        history = receive_until(buyer, of_type("history"))
+    assert [acks[f"m{n}"] for n in range(len(texts))] == sorted(acks.values())
+    assert [m["text"] for m in history["messages"]][1:] == texts
+
+
 def test_bad_frames_get_error_frames_and_the_connection_goes_on(client: TestClient, desk_ready):
     with client.websocket_connect(f"/ws/chat/{YIYI[0]}?token={token_for('b3')}") as buyer:
         buyer.receive_json()

@@ -362,14 +362,22 @@ class Snapshots:
         store.snapshot = fresh
 
     def preload(
-        self, url: str, default_zone: str = "Asia/Shanghai", warm: Warm | None = None
+        self,
+        url: str,
+        default_zone: str = "Asia/Shanghai",
+        warm: Warm | None = None,
+        then: Callable[[], None] | None = None,
     ) -> threading.Thread:
         """Load the store's snapshot in a background thread (at server start: the first visit then
-        finds it ready); a request arriving meanwhile waits for this load, it does not start another."""
+        finds it ready); a request arriving meanwhile waits for this load, it does not start another.
+        `then` runs once the snapshot and its warm-up are done."""
 
         def load() -> None:
             try:
                 self.get(url, default_zone, warm)
+                self.wait(url)
+                if then is not None:
+                    then()
             except Exception:  # the first request tries again, and shows the error
                 log.exception("analytics snapshot of %s: preload failed", _redacted(url))
 

@@ -5,8 +5,13 @@ messages, typing and state of their own conversation, never an internal note or 
 note; staff hear their shop's conversation changes and the messages of the conversations
 they watch (an agent watches a conversation from the moment it is assigned to them).
 
-`LocalHub` delivers within one process. `RedisHub` sends every event through one Redis channel
-and delivers what comes back, so all processes see the same events in the same order.
+`LocalHub` delivers within one process. `RedisHub` delivers to this process's sockets at once,
+as `LocalHub` does, and sends every event through one Redis channel for the other processes:
+each delivers what the others published and skips its own (marked with the process's origin)
+without decoding it. What one process publishes reaches every other in the order it was
+published; events of two processes may interleave differently in each process (as they could
+before, when two publishes raced to Redis): clients place messages by `seq`, and catch up with
+`sync`.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import uuid
 from collections import defaultdict
 from typing import Any, Protocol
 
@@ -108,13 +114,15 @@ class LocalHub:
 
 
 class RedisHub(LocalHub):
-    """Events go through Redis pub/sub, so every server process delivers to the sockets it holds."""
+    """Events go to this process's sockets at once and through Redis pub/sub to the other processes'."""
 
     def __init__(self, url: str) -> None:
         super().__init__()
         self.url = url
         self._redis: Any = None
         self._reader: asyncio.Task[None] | None = None
+        # What this process publishes starts with its origin, so its reader can skip it.
+        self._origin = uuid.uuid4().hex.encode() + b" "
 
     async def start(self) -> None:
         import redis.asyncio as redis
@@ -128,7 +136,10 @@ class RedisHub(LocalHub):
         while True:
             try:
                 async for message in pubsub.listen():
-                    for event in json.loads(message["data"]):
+                    data = message["data"]
+                    if data.startswith(self._origin):
+                        continue  # delivered here when it was published
+                    for event in json.loads(data.partition(b" ")[2]):
                         self.registry.dispatch(event)
             except asyncio.CancelledError:
                 await pubsub.aclose()
@@ -150,8 +161,16 @@ class RedisHub(LocalHub):
             await self._redis.aclose()
 
     async def publish(self, events: list[Event]) -> None:
-        # One PUBLISH per batch keeps Redis round trips to one per group commit.
-        await self._redis.publish(REDIS_CHANNEL, json.dumps(events, ensure_ascii=False))
+        """Deliver `events` to this process's sockets at once, then send them to the other processes.
+
+        Returns once Redis has them: the message writer acknowledges a batch only after that, so
+        an acknowledged message reaches the other processes even if this one dies right after.
+        """
+        for event in events:
+            self.registry.dispatch(event)
+        await self._redis.publish(
+            REDIS_CHANNEL, self._origin + json.dumps(events, ensure_ascii=False).encode()
+        )
 
 
 def make_hub(redis_url: str | None) -> LocalHub:

@@ -3,12 +3,18 @@
 Sockets and the REST API `await submit(message)`. Whatever arrives while a batch is being
 written becomes the next batch: one transaction, one thread, so SQLite's single writer is never
 contended and PostgreSQL gets few round trips. `submit` returns only after the commit, so an
-acknowledgement always names a stored message; events are published after that.
+acknowledgement always names a stored message; events are published after the commit and
+before the acknowledgements are released.
+
+The thread keeps one connection for its batches rather than taking one from the pool each time
+(a checkout pings the server first: one more round trip per batch); a batch that fails drops it,
+so the next one, or its messages retried one by one, start on a fresh connection.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +30,8 @@ log = logging.getLogger(__name__)
 # Ordinals are time-based (µs × 1000 + position in the batch), so a batch stays under 1000.
 MAX_BATCH = 500
 
+# Runs in the batch's transaction with the messages it stores (not the resends), before they are
+# written: what it writes (the webhooks' outbox) commits with them or not at all.
 AfterWrite = Callable[[Connection, list[StoredMessage], datetime], None]
 Publish = Callable[[list[dict]], Awaitable[None]]
 Outcome = StoredMessage | Exception
@@ -40,6 +48,7 @@ class MessageWriter:
         self._queue: asyncio.Queue[tuple[NewMessage, asyncio.Future[StoredMessage]]] = asyncio.Queue()
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kefu-writer")
         self._task: asyncio.Task[None] | None = None
+        self._conn: Connection | None = None  # used only on the writer's thread
         self.batches = 0
         self.written = 0
 
@@ -54,15 +63,25 @@ class MessageWriter:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
+        with contextlib.suppress(RuntimeError):  # stopped before
+            self._thread.submit(self._drop_connection)
         self._thread.shutdown(wait=True)
 
     async def submit(self, message: NewMessage) -> StoredMessage:
         """Store `message`; returns it with its seq once committed (raises ConversationMissing)."""
+        return await self.enqueue(message)
+
+    def enqueue(self, message: NewMessage) -> asyncio.Future[StoredMessage]:
+        """Queue `message` now, in call order; the future holds it once committed.
+
+        A socket queues its messages in the order they came and goes on reading while they are
+        written: the batches are committed in queue order, so a conversation's order holds.
+        """
         if self._task is None or self._task.done():
             raise RuntimeError("the message writer is not running")
         future: asyncio.Future[StoredMessage] = asyncio.get_running_loop().create_future()
-        await self._queue.put((message, future))
-        return await future
+        self._queue.put_nowait((message, future))
+        return future
 
     async def call(self, work: Callable[[], T]) -> T:
         """Run another write (a conversation opened, a read mark) on the writer's thread, between batches.
@@ -85,7 +104,19 @@ class MessageWriter:
             except Exception as error:  # the executor itself failed: nothing was stored
                 log.exception("message batch failed")
                 outcomes = [error] * len(batch)
-            events = []
+            events = [
+                outcome.as_event()
+                for outcome in outcomes
+                if isinstance(outcome, StoredMessage) and not outcome.duplicate
+            ]
+            if events and self.publish is not None:
+                # Before the acknowledgements: once a client holds one, the event has gone to the
+                # other processes (through Redis), even if this one dies the next moment.
+                try:
+                    await self.publish(events)
+                except Exception:
+                    # Stored: clients that missed the event catch up with `sync`.
+                    log.exception("publishing %d message events failed", len(events))
             for (_, future), outcome in zip(batch, outcomes, strict=True):
                 if future.done():  # the submitter gave up (its socket closed)
                     continue
@@ -93,14 +124,6 @@ class MessageWriter:
                     future.set_exception(outcome)
                 else:
                     future.set_result(outcome)
-                    if not outcome.duplicate:
-                        events.append(outcome.as_event())
-            if events and self.publish is not None:
-                try:
-                    await self.publish(events)
-                except Exception:
-                    # Stored and acknowledged: clients that missed the event catch up with `sync`.
-                    log.exception("publishing %d message events failed", len(events))
 
     def _write(self, messages: Sequence[NewMessage]) -> list[Outcome]:
         self.batches += 1
@@ -115,13 +138,30 @@ class MessageWriter:
     def _write_batch(self, messages: Sequence[NewMessage]) -> list[Outcome]:
         now = datetime.now(UTC)
         ordinal_base = int(now.timestamp() * 1_000_000) * 1000
-        with self.engine.begin() as conn:
-            results = write_batch(conn, messages, now, ordinal_base)
-            stored = [r for r in results if isinstance(r, StoredMessage) and not r.duplicate]
-            if stored and self.after_write is not None:
-                self.after_write(conn, stored, now)
-        self.written += len(stored)
+        if self._conn is None:
+            self._conn = self.engine.connect()
+        after_write = self.after_write
+
+        def before_commit(conn: Connection, stored: list[StoredMessage]) -> None:
+            if after_write is not None:
+                after_write(conn, stored, now)
+
+        try:
+            results = write_batch(self._conn, messages, now, ordinal_base, before_commit)
+        except Exception:
+            self._drop_connection()
+            raise
+        self.written += sum(1 for r in results if isinstance(r, StoredMessage) and not r.duplicate)
         return list(results)
+
+    def _drop_connection(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            try:
+                conn.invalidate()  # whatever state it is in, it goes back to no pool
+                conn.close()
+            except Exception:
+                log.warning("closing the writer's connection failed", exc_info=True)
 
     def _write_alone(self, message: NewMessage) -> Outcome:
         try:

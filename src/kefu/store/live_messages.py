@@ -1,19 +1,26 @@
 """Writing and reading live messages in batches: the SQL behind the desk's message writer.
 
-One call stores a batch in the caller's transaction with a fixed number of statements, however
+One call stores a batch in a transaction of its own with a fixed number of statements, however
 many conversations it touches: repeated idempotency keys are answered from what was stored
 first (one SELECT), the batch's conversations are read and locked at once (one
 `SELECT … FOR UPDATE` on PostgreSQL, so two processes never hand out the same seq), their seqs
-and live state move on in one executemany UPDATE, and the messages go in with one executemany
-INSERT.
+and live state move on in one UPDATE, and the messages go in with one INSERT.
+
+On PostgreSQL the statements are fixed texts over arrays (`= ANY(%s)`, `unnest`), so psycopg
+prepares them once per connection, and they travel in two pipelines: the transaction's BEGIN and
+the two SELECTs in one round trip, the UPDATE, the INSERT and the COMMIT in another. Each round
+trip costs the most when the machine is busy (the server's backend and then the writer's thread
+each wait for a CPU), so there are as few as the reads allow. Elsewhere the statements go through
+SQLAlchemy Core and the transaction commits as usual.
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
@@ -172,16 +179,148 @@ _ADVANCE_CONVERSATION = (
 _KNOWN_KEYS = select(*_MESSAGE_COLUMNS).where(messages.c.message_id.in_(bindparam("keys", expanding=True)))
 
 
+class _Portable:
+    """The batch's reads and writes through SQLAlchemy Core (SQLite, and any other dialect)."""
+
+    @staticmethod
+    def read(conn: Connection, keys: list[str], ids: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+        known = {row.message_id: row for row in conn.execute(_KNOWN_KEYS, {"keys": keys})} if keys else {}
+        locked = {row.id: row for row in conn.execute(_LOCK_CONVERSATIONS, {"ids": ids})}
+        return known, locked
+
+    @staticmethod
+    def write_and_commit(
+        conn: Connection, now: datetime, advanced: list[dict[str, Any]], rows: list[dict[str, Any]]
+    ) -> None:
+        """The batch's writes; the caller's `conn.begin()` block commits."""
+        if advanced:
+            conn.execute(
+                _ADVANCE_CONVERSATION,
+                [
+                    {
+                        "b_id": a["id"],
+                        "b_last_seq": a["last_seq"],
+                        "b_now": now,
+                        "b_last_sender": a["last_sender"],
+                        "b_waiting_since": a["waiting_since"],
+                    }
+                    for a in advanced
+                ],
+            )
+        if rows:
+            conn.execute(insert(messages), [{**row, "sent_at": now} for row in rows])
+
+
+# The same statements for PostgreSQL as fixed texts over arrays (see the module's docstring).
+# Planned for the arrays they are given, not once for any: psycopg prepares a statement after a
+# few runs, and PostgreSQL may then keep a generic plan made while the tables were still empty
+# (a sequential scan of every message to look up ten keys, dearer as the table grows).
+_PG_CUSTOM_PLANS = "SET LOCAL plan_cache_mode = force_custom_plan"
+_PG_KNOWN_KEYS = (
+    "SELECT message_id, conversation_id, seq, sender, agent_id, kind, text, payload, sent_at"
+    " FROM messages WHERE message_id = ANY(%s::varchar[])"
+)
+_PG_LOCK_CONVERSATIONS = (
+    "SELECT c.id, COALESCE(c.last_seq,"
+    " (SELECT max(m.seq) FROM messages m WHERE m.conversation_id = c.id), 0) AS last_seq,"
+    " c.last_sender, c.waiting_since"
+    " FROM conversations c WHERE c.id = ANY(%s::varchar[]) ORDER BY c.id FOR UPDATE OF c"
+)
+# The rows travel as one JSON document: one parameter that json.dumps writes in C, where nine
+# arrays cost psycopg a Python loop over every value.
+_PG_ADVANCE_CONVERSATIONS = (
+    "UPDATE conversations c SET last_seq = u.last_seq, last_message_at = %s,"
+    " last_sender = u.last_sender, waiting_since = u.waiting_since"
+    " FROM json_to_recordset(%s::json)"
+    " AS u(id varchar, last_seq int, last_sender varchar, waiting_since timestamptz) WHERE c.id = u.id"
+)
+_PG_INSERT_MESSAGES = (
+    "INSERT INTO messages"
+    " (message_id, conversation_id, seq, ordinal, sender, agent_id, sent_at, text, kind, payload)"
+    " SELECT u.message_id, u.conversation_id, u.seq, u.ordinal, u.sender, u.agent_id, %s,"
+    # A message without a payload holds JSON null, as SQLAlchemy's JSON type stores None.
+    " u.text, u.kind, COALESCE(u.payload, 'null'::json)"
+    " FROM json_to_recordset(%s::json) AS u(message_id varchar, conversation_id varchar, seq int,"
+    " ordinal bigint, sender varchar, agent_id varchar, text text, kind varchar, payload json)"
+)
+
+
+class _Postgres:
+    """The batch's reads and writes on the psycopg connection under `conn`, in two round trips."""
+
+    @staticmethod
+    def read(conn: Connection, keys: list[str], ids: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+        from psycopg.rows import namedtuple_row
+
+        pg = conn.connection.driver_connection
+        known_rows = pg.cursor(row_factory=namedtuple_row)
+        locked_rows = pg.cursor(row_factory=namedtuple_row)
+        with pg.pipeline():
+            known_rows.execute(_PG_CUSTOM_PLANS)
+            if keys:
+                known_rows.execute(_PG_KNOWN_KEYS, (keys,))
+            locked_rows.execute(_PG_LOCK_CONVERSATIONS, (ids,))
+        known = {}
+        if keys:
+            for row in known_rows.fetchall():
+                # As SQLAlchemy's UTCDateTime gives it: an instant in UTC.
+                known[row.message_id] = row._replace(sent_at=row.sent_at.astimezone(UTC))
+        return known, {row.id: row for row in locked_rows.fetchall()}
+
+    @staticmethod
+    def write_and_commit(
+        conn: Connection, now: datetime, advanced: list[dict[str, Any]], rows: list[dict[str, Any]]
+    ) -> None:
+        """The batch's writes and the COMMIT, in one round trip.
+
+        A statement that fails makes the server skip the rest (the COMMIT too) and raises here;
+        the caller's `conn.begin()` block then rolls back. After the COMMIT, that block's own
+        commit finds no transaction open and sends nothing.
+        """
+        pg = conn.connection.driver_connection
+        cursor = pg.cursor()
+        with pg.pipeline():
+            if advanced:
+                cursor.execute(
+                    _PG_ADVANCE_CONVERSATIONS,
+                    (now, json.dumps(advanced, ensure_ascii=False, default=datetime.isoformat)),
+                )
+            if rows:
+                cursor.execute(_PG_INSERT_MESSAGES, (now, json.dumps(rows, ensure_ascii=False)))
+            cursor.execute("COMMIT")
+
+
 def write_batch(
-    conn: Connection, batch: Sequence[NewMessage], now: datetime, ordinal_base: int
+    conn: Connection,
+    batch: Sequence[NewMessage],
+    now: datetime,
+    ordinal_base: int,
+    before_commit: Callable[[Connection, list[StoredMessage]], Any] | None = None,
 ) -> list[StoredMessage | ConversationMissing]:
-    """Store `batch` (in order) and return, for each item, what the client is told."""
+    """Store `batch` (in order) in one transaction and return, for each item, what the client is told.
+
+    `conn` has no transaction open; the batch gets one, committed here. `before_commit(conn,
+    stored)` runs in it with the messages newly stored (not the resends), before their rows are
+    written: what it writes commits or rolls back with them.
+    """
+    with conn.begin():
+        return _write_batch(conn, batch, now, ordinal_base, before_commit)
+
+
+def _write_batch(
+    conn: Connection,
+    batch: Sequence[NewMessage],
+    now: datetime,
+    ordinal_base: int,
+    before_commit: Callable[[Connection, list[StoredMessage]], Any] | None,
+) -> list[StoredMessage | ConversationMissing]:
     results: list[StoredMessage | ConversationMissing | None] = [None] * len(batch)
-    keys = {item.idempotency_key for item in batch if item.idempotency_key}
-    known: dict[str, Any] = {}
-    if keys:
-        for row in conn.execute(_KNOWN_KEYS, {"keys": sorted(keys)}):
-            known[row.message_id] = row
+    keys = sorted({item.idempotency_key for item in batch if item.idempotency_key})
+    # Every conversation of the batch is locked, also one whose messages all turn out to be
+    # resends: that costs nothing, and lets both reads go together.
+    ids = sorted({item.conversation_id for item in batch})
+    statements = _Postgres if conn.dialect.name == "postgresql" else _Portable
+    known, locked = statements.read(conn, keys, ids)
 
     first_of_key: dict[str, int] = {}
     fresh: dict[str, list[int]] = defaultdict(list)
@@ -198,9 +337,6 @@ def write_batch(
 
     rows: list[dict[str, Any]] = []
     advanced: list[dict[str, Any]] = []
-    locked = {}
-    if fresh:
-        locked = {row.id: row for row in conn.execute(_LOCK_CONVERSATIONS, {"ids": sorted(fresh)})}
     for conversation_id, indices in fresh.items():
         items = [batch[i] for i in indices]
         state = locked.get(conversation_id)
@@ -212,11 +348,10 @@ def write_batch(
         last_sender, waiting_since = _conversation_state(items, now, state.last_sender, state.waiting_since)
         advanced.append(
             {
-                "b_id": conversation_id,
-                "b_last_seq": last,
-                "b_now": now,
-                "b_last_sender": last_sender,
-                "b_waiting_since": waiting_since,
+                "id": conversation_id,
+                "last_seq": last,
+                "last_sender": last_sender,
+                "waiting_since": waiting_since,
             }
         )
         for seq, (i, item) in enumerate(zip(indices, items, strict=True), start=last - len(items) + 1):
@@ -228,7 +363,6 @@ def write_batch(
                     "ordinal": ordinal_base + i,
                     "sender": item.sender,
                     "agent_id": item.agent_id,
-                    "sent_at": now,
                     "text": item.text,
                     "kind": item.kind,
                     "payload": item.payload,
@@ -247,10 +381,10 @@ def write_batch(
                 client_msg_id=item.client_msg_id,
                 nickname=item.nickname,
             )
-    if advanced:
-        conn.execute(_ADVANCE_CONVERSATION, advanced)
-    if rows:
-        conn.execute(insert(messages), rows)
+    if before_commit is not None and rows:
+        # Resends within the batch are still None here, earlier ones marked duplicate.
+        before_commit(conn, [r for r in results if isinstance(r, StoredMessage) and not r.duplicate])
+    statements.write_and_commit(conn, now, advanced, rows)
 
     for index, item in enumerate(batch):
         if results[index] is None:

@@ -30,7 +30,7 @@ from kefu.desk.buyer_tokens import BadToken, read_token
 from kefu.desk.messages import BadMessage, NewMessage, checked_client_msg_id, checked_content
 from kefu.desk.runtime import DeskRuntime
 from kefu.store.engine import session_scope
-from kefu.store.live_messages import ConversationMissing, messages_after
+from kefu.store.live_messages import ConversationMissing, StoredMessage, messages_after
 from kefu.store.models import Conversation, Shop, Staff
 from kefu.web.sessions import logged_in_staff
 
@@ -39,9 +39,14 @@ log = logging.getLogger(__name__)
 
 # Events a socket may have waiting before it counts as too slow to keep.
 MAX_PENDING_EVENTS = 2000
+# Messages a socket may have queued and not yet acknowledged: it reads on while they are written
+# (an agent answering many buyers sends faster than one commit after another), up to this many.
+MAX_IN_FLIGHT = 64
 # Close codes (4000-4999 are the application's): the client should not retry on these.
 CLOSE_UNAUTHORISED = 4401
 CLOSE_TOO_SLOW = 4408
+# One encoder for every frame (json.dumps with options builds a new one per call).
+_encode_frame = json.JSONEncoder(ensure_ascii=False, default=str).encode
 
 
 class Socket:
@@ -49,6 +54,7 @@ class Socket:
 
     def __init__(self, websocket: WebSocket, shop_id: str, *, staff: Staff | None, buyer_id: str | None):
         self.websocket = websocket
+        self.runtime: DeskRuntime = websocket.app.state.desk
         self.shop_id = shop_id
         self.staff = staff
         self.is_staff = staff is not None
@@ -64,6 +70,7 @@ class Socket:
         # Messages this socket sent and has not seen come back: their ack tells the client all
         # the echo would, so the echo is not sent (one frame fewer per message).
         self.sending: set[str] = set()
+        self.in_flight: set[asyncio.Task[None]] = set()  # acknowledgements still to come
 
     def deliver(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
@@ -106,11 +113,7 @@ class Socket:
                 if self.too_slow:
                     await self.websocket.close(CLOSE_TOO_SLOW)
                 return
-            await self.websocket.send_text(json.dumps(frame, ensure_ascii=False, default=str))
-
-
-def _runtime(websocket: WebSocket) -> DeskRuntime:
-    return websocket.app.state.desk
+            await self.websocket.send_text(_encode_frame(frame))
 
 
 def _db(websocket: WebSocket) -> Any:
@@ -243,7 +246,7 @@ async def staff_socket(websocket: WebSocket) -> None:
 
 
 async def _serve(socket: Socket, welcome: dict[str, Any], watched: list[str]) -> None:
-    registry = _runtime(socket.websocket).hub.registry
+    registry = socket.runtime.hub.registry
     registry.add(socket)
     for conversation_id in watched:
         registry.watch(socket, conversation_id)
@@ -305,7 +308,7 @@ def _conversation_id(frame: dict[str, Any], required: bool = True) -> str | None
 async def _send(socket: Socket, frame: dict[str, Any]) -> None:
     client_msg_id = checked_client_msg_id(frame.get("client_msg_id"))
     kind, text, payload = checked_content(frame.get("kind"), frame.get("text"), frame.get("payload"))
-    runtime = _runtime(socket.websocket)
+    runtime = socket.runtime
     if socket.staff is None:
         if not runtime.buyer_limits.allow(f"{socket.shop_id}:{socket.buyer_id}"):
             await socket.send(_error("rate_limited", "too many messages; wait a moment", frame))
@@ -320,23 +323,41 @@ async def _send(socket: Socket, frame: dict[str, Any]) -> None:
     if kind != "text":
         await run_in_threadpool(_check_card, socket, conversation_id, kind, payload)
     socket.sending.add(client_msg_id)
-    try:
-        stored = await runtime.writer.submit(
-            NewMessage(
-                conversation_id,
-                socket.shop_id,
-                sender,
-                agent_id,
-                text,
-                kind=kind,
-                payload=payload,
-                client_msg_id=client_msg_id,
-                nickname=nickname,
-            )
+    written = runtime.writer.enqueue(
+        NewMessage(
+            conversation_id,
+            socket.shop_id,
+            sender,
+            agent_id,
+            text,
+            kind=kind,
+            payload=payload,
+            client_msg_id=client_msg_id,
+            nickname=nickname,
         )
-    except BaseException:
+    )
+    # Queued in the order the frames came; the ack follows the commit while the socket reads on.
+    task = asyncio.create_task(_acknowledge(socket, client_msg_id, written, frame))
+    socket.in_flight.add(task)
+    task.add_done_callback(socket.in_flight.discard)
+    if len(socket.in_flight) >= MAX_IN_FLIGHT:
+        await asyncio.wait(socket.in_flight, return_when=asyncio.FIRST_COMPLETED)
+
+
+async def _acknowledge(
+    socket: Socket, client_msg_id: str, written: asyncio.Future[StoredMessage], frame: dict[str, Any]
+) -> None:
+    try:
+        stored = await written
+    except ConversationMissing:
         socket.sending.discard(client_msg_id)
-        raise
+        await socket.send(_error("not_found", "no such conversation", frame))
+        return
+    except Exception:
+        socket.sending.discard(client_msg_id)
+        log.exception("storing a message failed")
+        await socket.send(_error("internal", "the server could not store this message", frame))
+        return
     if stored.duplicate:
         socket.sending.discard(client_msg_id)  # nothing is published again for a resend
     await socket.send(stored.ack())
@@ -348,7 +369,7 @@ async def _buyer_conversation(socket: Socket, asked: str | None) -> str:
         raise NotFound("conversation")
     if socket.conversation_id is not None and socket.conversation_open:
         return socket.conversation_id
-    runtime = _runtime(socket.websocket)
+    runtime = socket.runtime
 
     def open_one() -> tuple[str, desk.Change]:
         with _db_writing(socket.websocket) as session:
@@ -418,7 +439,7 @@ async def _sync(socket: Socket, frame: dict[str, Any]) -> None:
             return [message.as_event() for message in stored]
 
     messages = await run_in_threadpool(read)
-    _runtime(socket.websocket).hub.registry.watch(socket, conversation_id)
+    socket.runtime.hub.registry.watch(socket, conversation_id)
     await socket.send({"type": "history", "conversation_id": conversation_id, "messages": messages})
 
 
@@ -448,7 +469,7 @@ async def _typing(socket: Socket, frame: dict[str, Any]) -> None:
     await _may_touch(socket, conversation_id)
     side = "agent" if socket.is_staff else "buyer"
     event = {"type": "typing", "shop_id": socket.shop_id, "conversation_id": conversation_id, "side": side}
-    await _runtime(socket.websocket).hub.publish([event])
+    await socket.runtime.hub.publish([event])
 
 
 async def _read(socket: Socket, frame: dict[str, Any]) -> None:
@@ -465,7 +486,7 @@ async def _read(socket: Socket, frame: dict[str, Any]) -> None:
             if seq > getattr(conversation, column):
                 setattr(conversation, column, min(seq, conversation.last_seq or seq))
 
-    await _runtime(socket.websocket).writer.call(mark)
+    await socket.runtime.writer.call(mark)
     event = {
         "type": "read",
         "shop_id": socket.shop_id,
@@ -473,7 +494,7 @@ async def _read(socket: Socket, frame: dict[str, Any]) -> None:
         "side": side,
         "seq": seq,
     }
-    await _runtime(socket.websocket).hub.publish([event])
+    await socket.runtime.hub.publish([event])
 
 
 async def _watch(socket: Socket, frame: dict[str, Any]) -> None:
@@ -484,7 +505,7 @@ async def _watch(socket: Socket, frame: dict[str, Any]) -> None:
             _conversation_for(session, socket, conversation_id)
 
     await run_in_threadpool(check)
-    _runtime(socket.websocket).hub.registry.watch(socket, conversation_id)
+    socket.runtime.hub.registry.watch(socket, conversation_id)
 
 
 async def _ping(socket: Socket, _frame: dict[str, Any]) -> None:
