@@ -8,14 +8,14 @@ They flush and leave the commit to the caller (the request's transaction).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from kefu.accounts.audit import record_staff_action
 from kefu.chinese_text import folded
 from kefu.crm.profiles import check_attribute_changes, check_notes, check_tags
-from kefu.store.models import AuditEntry, Buyer, Conversation, ShopBuyer, Staff
+from kefu.store.models import Buyer, Conversation, ShopBuyer, Staff
 
 TAGS_SET = "buyer_tags_set"
 NOTES_SET = "buyer_notes_set"
@@ -32,16 +32,7 @@ def _record(session: Session, shop_id: str, buyer_id: str) -> ShopBuyer:
 
 
 def _audit(session: Session, staff: Staff, buyer_id: str, action: str, detail: dict[str, Any]) -> None:
-    session.add(
-        AuditEntry(
-            at=datetime.now(UTC),
-            shop_id=staff.shop_id,
-            actor=staff.username,
-            action=action,
-            target=f"buyer:{buyer_id}",
-            detail=detail,
-        )
-    )
+    record_staff_action(session, staff, action, f"buyer:{buyer_id}", detail)
 
 
 def _ensure_buyer_row(session: Session, buyer_id: str) -> None:

@@ -13,15 +13,14 @@ tightened since) is left out and logged rather than breaking the desk.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from kefu.accounts.audit import record_staff_action
 from kefu.desk.canned_replies import SCENES, CannedReply, CannedReplyError
 from kefu.desk.default_replies import DEFAULT_REPLIES
-from kefu.store.models import AuditEntry, CannedReplyRow, Staff
+from kefu.store.models import CannedReplyRow, Staff
 
 log = logging.getLogger(__name__)
 
@@ -79,19 +78,6 @@ def check_reply(key: str, scene: str, title: str, text: str) -> CannedReply:
     return reply
 
 
-def _audit(session: Session, staff: Staff, action: str, target: str | None, detail: dict[str, Any]) -> None:
-    session.add(
-        AuditEntry(
-            at=datetime.now(UTC),
-            shop_id=staff.shop_id,
-            actor=staff.username,
-            action=action,
-            target=target,
-            detail=detail,
-        )
-    )
-
-
 def _copy_defaults(session: Session, staff: Staff) -> list[CannedReplyRow]:
     rows = [
         CannedReplyRow(
@@ -105,7 +91,7 @@ def _copy_defaults(session: Session, staff: Staff) -> list[CannedReplyRow]:
         for index, reply in enumerate(DEFAULT_REPLIES)
     ]
     session.add_all(rows)
-    _audit(session, staff, LIBRARY_COPIED, None, {"replies": len(rows)})
+    record_staff_action(session, staff, LIBRARY_COPIED, None, {"replies": len(rows)})
     session.flush()
     return rows
 
@@ -152,7 +138,7 @@ def do_save_reply(
     else:
         before = {"key": row.key, "scene": row.scene, "title": row.title, "text": row.text}
     row.key, row.scene, row.title, row.text = reply.key, reply.scene, reply.title, reply.text
-    _audit(
+    record_staff_action(
         session,
         staff,
         REPLY_SAVED,
@@ -178,12 +164,14 @@ def do_delete_reply(session: Session, staff: Staff, key: str) -> None:
     rows = _rows(session, staff.shop_id) or _copy_defaults(session, staff)
     row = next(r for r in rows if r.key == key)
     session.delete(row)
-    _audit(session, staff, REPLY_DELETED, f"canned_reply:{key}", {"title": row.title, "text": row.text})
+    record_staff_action(
+        session, staff, REPLY_DELETED, f"canned_reply:{key}", {"title": row.title, "text": row.text}
+    )
     session.flush()
 
 
 def do_reset_library(session: Session, staff: Staff) -> None:
     """Drop the shop's own replies: its agents use the default library again."""
     removed = session.execute(delete(CannedReplyRow).where(CannedReplyRow.shop_id == staff.shop_id)).rowcount
-    _audit(session, staff, LIBRARY_RESET, None, {"removed": removed})
+    record_staff_action(session, staff, LIBRARY_RESET, None, {"removed": removed})
     session.flush()

@@ -21,19 +21,19 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
 from kefu.accounts.access import access_shop
+from kefu.accounts.audit import record_staff_action
 from kefu.desk.access import SUPERVISING_ROLES
 from kefu.desk.followups import DEFAULT_FOLLOW_UP_AFTER_H, DEFAULT_PAYMENT_REMINDER_AFTER_MIN
 from kefu.desk.notices import DEFAULT_PEAK_QUEUE_PER_AGENT, BusinessHoursError, parse_business_hours
 from kefu.desk.reception import check_promotions
 from kefu.desk.routing import WaitThresholds
-from kefu.store.models import AuditEntry, Shop, Staff
+from kefu.store.models import Shop, Staff
 
 MAX_WELCOME_CHARS = 500
 MAX_BUSINESS_HOURS_CHARS = 100  # the column's width (shops.business_hours)
@@ -68,24 +68,49 @@ class NumberSetting:
 
 NUMBERS = (
     NumberSetting(
-        "wait_amber_s", WaitThresholds().amber_s, minimum=1, maximum=86_400, whole=True,
-        off_at_zero=False, help="seconds a buyer waits before their timer turns amber",
+        "wait_amber_s",
+        WaitThresholds().amber_s,
+        minimum=1,
+        maximum=86_400,
+        whole=True,
+        off_at_zero=False,
+        help="seconds a buyer waits before their timer turns amber",
     ),
     NumberSetting(
-        "wait_red_s", WaitThresholds().red_s, minimum=2, maximum=86_400, whole=True,
-        off_at_zero=False, help="seconds a buyer waits before their timer turns red (after amber)",
+        "wait_red_s",
+        WaitThresholds().red_s,
+        minimum=2,
+        maximum=86_400,
+        whole=True,
+        off_at_zero=False,
+        help="seconds a buyer waits before their timer turns red (after amber)",
     ),
     NumberSetting(
-        "peak_queue_per_agent", DEFAULT_PEAK_QUEUE_PER_AGENT, minimum=1, maximum=100, whole=True,
-        off_at_zero=False, help="waiting buyers per online agent above which buyers see the peak notice",
+        "peak_queue_per_agent",
+        DEFAULT_PEAK_QUEUE_PER_AGENT,
+        minimum=1,
+        maximum=100,
+        whole=True,
+        off_at_zero=False,
+        help="waiting buyers per online agent above which buyers see the peak notice",
     ),
     NumberSetting(
-        "follow_up_after_h", DEFAULT_FOLLOW_UP_AFTER_H, minimum=0, maximum=24 * 366, whole=False,
-        off_at_zero=True, help="hours after a pre-sale buyer's last message that the follow-up is due",
+        "follow_up_after_h",
+        DEFAULT_FOLLOW_UP_AFTER_H,
+        minimum=0,
+        maximum=24 * 366,
+        whole=False,
+        off_at_zero=True,
+        help="hours after a pre-sale buyer's last message that the follow-up is due",
     ),
     NumberSetting(
-        "payment_reminder_after_min", DEFAULT_PAYMENT_REMINDER_AFTER_MIN, minimum=0, maximum=7 * 24 * 60,
-        whole=True, off_at_zero=True, help="minutes after an unpaid order that the payment reminder is due",
+        "payment_reminder_after_min",
+        DEFAULT_PAYMENT_REMINDER_AFTER_MIN,
+        minimum=0,
+        maximum=7 * 24 * 60,
+        whole=True,
+        off_at_zero=True,
+        help="minutes after an unpaid order that the payment reminder is due",
     ),
 )
 NUMBERS_BY_KEY = {number.key: number for number in NUMBERS}
@@ -401,15 +426,6 @@ def do_save_shop_settings(session: Session, staff: Staff, form: ShopSettingsForm
     shop.welcome = settings.welcome
     shop.business_hours = settings.business_hours
     shop.policies = settings.policies  # a new dict: the JSON column sees the change
-    session.add(
-        AuditEntry(
-            at=datetime.now(UTC),
-            shop_id=shop.id,
-            actor=staff.username,
-            action=SHOP_SETTINGS_SAVED,
-            target=f"shop:{shop.id}",
-            detail={"changed": changes},
-        )
-    )
+    record_staff_action(session, staff, SHOP_SETTINGS_SAVED, f"shop:{shop.id}", {"changed": changes})
     session.flush()
     return settings
