@@ -135,8 +135,7 @@ def _per_conversation(
             agents=answered.agent_id.collect(distinct=True),
         )
     if kind == SERVED:
-        sent = messages.filter((messages.sender == "agent") & (messages.shop_id == shop_id))
-        sent = within(_of_agent(sent, agent_id), "at", bounds)
+        sent = _written(messages, bounds, shop_id, agent_id)
         return sent.group_by("conversation_id").aggregate(
             items=sent.count(), value=no_value, agents=sent.agent_id.collect(distinct=True)
         )
@@ -160,8 +159,7 @@ def _per_conversation(
             return None
         ours = _of_agent(invitations.filter(invitations.shop_id == shop_id), agent_id)
         invited = within(ours, "at", bounds)
-        sent = messages.filter((messages.sender == "agent") & (messages.shop_id == shop_id))
-        invited = invited.semi_join(within(_of_agent(sent, agent_id), "at", bounds), "conversation_id")
+        invited = invited.semi_join(_written(messages, bounds, shop_id, agent_id), "conversation_id")
         return invited.group_by("conversation_id").aggregate(
             items=invited.count(), value=no_value, agents=invited.agent_id.collect(distinct=True)
         )
@@ -175,6 +173,12 @@ def _per_conversation(
         agents=rated.agent_id.collect(distinct=True),
         scores=rated.score.collect(),
     )
+
+
+def _written(messages: ir.Table, bounds: ir.Table, shop_id: str, agent_id: str | None) -> ir.Table:
+    """The agent's (or any agent's) messages at the shop in the period: what "served" rests on."""
+    sent = messages.filter((messages.sender == "agent") & (messages.shop_id == shop_id))
+    return within(_of_agent(sent, agent_id), "at", bounds)
 
 
 def _of_agent(table: ir.Table, agent_id: str | None) -> ir.Table:

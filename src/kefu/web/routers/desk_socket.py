@@ -285,15 +285,20 @@ async def _handle(socket: Socket, raw: str) -> None:
         return
     try:
         await handler(socket, frame)
-    except BadMessage as bad:
-        await socket.send(_error(bad.code, f"{bad.field} {bad.detail}", frame))
-    except (NotFound, ConversationMissing):
-        await socket.send(_error("not_found", "no such conversation", frame))
-    except desk.NotAllowed as refused:
-        await socket.send(_error("forbidden", refused.reason, frame))
-    except Exception:
-        log.exception("frame %r failed", frame.get("type"))
-        await socket.send(_error("internal", "the server could not handle this frame", frame))
+    except Exception as error:
+        await socket.send(_refusal(error, frame))
+
+
+def _refusal(error: Exception, frame: dict[str, Any]) -> dict[str, Any]:
+    """The error frame for a frame that failed (call it inside the `except`: it logs the unexpected)."""
+    if isinstance(error, BadMessage):
+        return _error(error.code, f"{error.field} {error.detail}", frame)
+    if isinstance(error, NotFound | ConversationMissing):
+        return _error("not_found", "no such conversation", frame)
+    if isinstance(error, desk.NotAllowed):
+        return _error("forbidden", error.reason, frame)
+    log.exception("frame %r failed", frame.get("type"))
+    return _error("internal", "the server could not handle this frame", frame)
 
 
 def _conversation_id(frame: dict[str, Any], required: bool = True) -> str | None:
@@ -349,14 +354,9 @@ async def _acknowledge(
 ) -> None:
     try:
         stored = await written
-    except ConversationMissing:
+    except Exception as error:
         socket.sending.discard(client_msg_id)
-        await socket.send(_error("not_found", "no such conversation", frame))
-        return
-    except Exception:
-        socket.sending.discard(client_msg_id)
-        log.exception("storing a message failed")
-        await socket.send(_error("internal", "the server could not store this message", frame))
+        await socket.send(_refusal(error, frame))
         return
     if stored.duplicate:
         socket.sending.discard(client_msg_id)  # nothing is published again for a resend
