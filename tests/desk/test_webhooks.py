@@ -27,7 +27,7 @@ from kefu.desk.webhooks import (
     verify,
 )
 from kefu.store.engine import make_sessionmaker, session_scope
-from kefu.store.live_messages import StoredMessage
+from kefu.store.live_messages import NewMessage, StoredMessage, write_batch
 from kefu.store.models import Conversation, Shop, Webhook, WebhookDelivery
 
 T0 = datetime(2026, 5, 20, 9, 30, tzinfo=UTC)
@@ -243,6 +243,44 @@ def test_message_events_carry_the_buyer_and_channel_for_the_connector(shops):
         "sent_at": T0.isoformat(),
         "client_msg_id": "m-1",
     }
+
+
+def _new(conversation_id: str, shop_id: str, text: str) -> NewMessage:
+    return NewMessage(conversation_id, shop_id, "buyer", None, text, client_msg_id=f"m-{text}")
+
+
+def test_the_writer_hands_the_outbox_only_messages_of_shops_with_an_active_webhook(shops):
+    with session_scope(make_sessionmaker(shops)) as session:
+        session.add(Conversation(id="c2", shop_id="shuma", buyer_id="tb_buyer_2", status="open"))
+    add_webhook(shops, "yiyi", "http://relay.test/all", ["message.created"])
+    add_webhook(shops, "shuma", "http://relay.test/off", [], active=False)
+    handed: list[list[StoredMessage]] = []
+
+    def outbox(conn, stored):
+        handed.append(stored)
+        enqueue_messages(conn, stored, T0)
+
+    batch = [_new("c1", "yiyi", "在吗"), _new("c2", "shuma", "耳机有货吗"), _new("c1", "yiyi", "XL码")]
+    with shops.connect() as conn:
+        results = write_batch(conn, batch, T0, 0, outbox)
+
+    assert [r.text for r in results] == ["在吗", "耳机有货吗", "XL码"]
+    assert [[m.text for m in stored] for stored in handed] == [["在吗", "XL码"]]
+    assert sorted(row.payload["data"]["text"] for row in queued(shops)) == ["XL码", "在吗"]
+
+
+def test_a_batch_no_webhook_listens_to_never_reaches_the_outbox(shops):
+    add_webhook(shops, "shuma", "http://relay.test/shuma", [])  # another shop's
+    handed: list[list[StoredMessage]] = []
+
+    with shops.connect() as conn:
+        results = write_batch(conn, [_new("c1", "yiyi", "在吗")], T0, 0, lambda _c, s: handed.append(s))
+        # Once the shop has a webhook, the next batch sees it: the answer is read in the batch.
+        add_webhook(shops, "yiyi", "http://relay.test/yiyi", [])
+        write_batch(conn, [_new("c1", "yiyi", "还在吗")], T0, 1, lambda _c, s: handed.append(s))
+
+    assert results[0].seq == 1 and not results[0].duplicate
+    assert [[m.text for m in stored] for stored in handed] == [["还在吗"]]
 
 
 # --- delivery to a real receiver ------------------------------------------------------------

@@ -23,7 +23,7 @@ class DeskRuntime:
     def __init__(self, settings: Settings, engine: Engine) -> None:
         self.hub = make_hub(settings.redis_url)
         self.writer = MessageWriter(
-            writing(engine), after_write=webhooks.enqueue_messages, publish=self.hub.publish
+            writing(engine), outbox=webhooks.enqueue_messages, publish=self.hub.publish
         )
         self.buyer_limits = RateLimiter(settings.buyer_rate_per_s, settings.buyer_burst)
         self.deliverer = webhooks.WebhookDeliverer(

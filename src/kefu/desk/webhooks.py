@@ -218,11 +218,13 @@ def enqueue(conn: Connection, events: list[WebhookEvent], now: datetime) -> int:
 
 
 def enqueue_messages(conn: Connection, stored: list[StoredMessage], now: datetime) -> int:
-    """`message.created` for messages just written (the message writer's after_write hook).
+    """`message.created` for messages just written (the message writer's outbox hook).
 
     The payload is the socket's `message` event plus the conversation's `buyer_id` and
     `channel`, which a connector needs to relay the message to the right marketplace chat.
-    Costs one SELECT when no webhook listens; one more (the conversations) when one does.
+    The writer calls it only for messages of shops with an active webhook (live_messages.write_batch
+    reads that with the conversations' lock): then it costs two SELECTs (the webhooks' events,
+    the conversations) and the INSERT.
     """
     if not stored:
         return 0

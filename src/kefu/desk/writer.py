@@ -30,9 +30,10 @@ log = logging.getLogger(__name__)
 # Ordinals are time-based (µs × 1000 + position in the batch), so a batch stays under 1000.
 MAX_BATCH = 500
 
-# Runs in the batch's transaction with the messages it stores (not the resends), before they are
-# written: what it writes (the webhooks' outbox) commits with them or not at all.
-AfterWrite = Callable[[Connection, list[StoredMessage], datetime], None]
+# The webhooks' outbox: runs in the batch's transaction with the messages it stores (not the
+# resends) that a shop's active webhook listens to, before they are written; what it writes
+# commits with them or not at all (live_messages.write_batch).
+Outbox = Callable[[Connection, list[StoredMessage], datetime], None]
 Publish = Callable[[list[dict]], Awaitable[None]]
 Outcome = StoredMessage | Exception
 T = TypeVar("T")
@@ -40,10 +41,10 @@ T = TypeVar("T")
 
 class MessageWriter:
     def __init__(
-        self, engine: Engine, *, after_write: AfterWrite | None = None, publish: Publish | None = None
+        self, engine: Engine, *, outbox: Outbox | None = None, publish: Publish | None = None
     ):
         self.engine = engine
-        self.after_write = after_write
+        self.outbox = outbox
         self.publish = publish
         self._queue: asyncio.Queue[tuple[NewMessage, asyncio.Future[StoredMessage]]] = asyncio.Queue()
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kefu-writer")
@@ -140,14 +141,14 @@ class MessageWriter:
         ordinal_base = int(now.timestamp() * 1_000_000) * 1000
         if self._conn is None:
             self._conn = self.engine.connect()
-        after_write = self.after_write
+        outbox = self.outbox
 
-        def before_commit(conn: Connection, stored: list[StoredMessage]) -> None:
-            if after_write is not None:
-                after_write(conn, stored, now)
+        def queue_deliveries(conn: Connection, stored: list[StoredMessage]) -> None:
+            if outbox is not None:
+                outbox(conn, stored, now)
 
         try:
-            results = write_batch(self._conn, messages, now, ordinal_base, before_commit)
+            results = write_batch(self._conn, messages, now, ordinal_base, queue_deliveries)
         except Exception:
             self._drop_connection()
             raise

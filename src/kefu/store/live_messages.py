@@ -23,12 +23,15 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, exists, func, insert, select, true, update
 
-from kefu.store.models import Conversation, Message
+from kefu.store.models import Conversation, Message, Webhook
 
 messages = Message.__table__
 conversations = Conversation.__table__
+webhooks = Webhook.__table__
+
+Outbox = Callable[[Connection, list["StoredMessage"]], Any]
 
 # Senders whose message the buyer sees as an answer or a question (system notices are neither).
 _SPEAKERS = ("buyer", "agent", "bot")
@@ -161,6 +164,9 @@ _LOCK_CONVERSATIONS = (
         ).label("last_seq"),
         conversations.c.last_sender,
         conversations.c.waiting_since,
+        exists()
+        .where(webhooks.c.shop_id == conversations.c.shop_id, webhooks.c.active.is_(true()))
+        .label("listened"),
     )
     .where(conversations.c.id.in_(bindparam("ids", expanding=True)))
     .order_by(conversations.c.id)
@@ -223,7 +229,8 @@ _PG_KNOWN_KEYS = (
 _PG_LOCK_CONVERSATIONS = (
     "SELECT c.id, COALESCE(c.last_seq,"
     " (SELECT max(m.seq) FROM messages m WHERE m.conversation_id = c.id), 0) AS last_seq,"
-    " c.last_sender, c.waiting_since"
+    " c.last_sender, c.waiting_since,"
+    " EXISTS (SELECT 1 FROM webhooks w WHERE w.shop_id = c.shop_id AND w.active) AS listened"
     " FROM conversations c WHERE c.id = ANY(%s::varchar[]) ORDER BY c.id FOR UPDATE OF c"
 )
 # The rows travel as one JSON document: one parameter that json.dumps writes in C, where nine
@@ -295,16 +302,19 @@ def write_batch(
     batch: Sequence[NewMessage],
     now: datetime,
     ordinal_base: int,
-    before_commit: Callable[[Connection, list[StoredMessage]], Any] | None = None,
+    outbox: Outbox | None = None,
 ) -> list[StoredMessage | ConversationMissing]:
     """Store `batch` (in order) in one transaction and return, for each item, what the client is told.
 
-    `conn` has no transaction open; the batch gets one, committed here. `before_commit(conn,
-    stored)` runs in it with the messages newly stored (not the resends), before their rows are
-    written: what it writes commits or rolls back with them.
+    `conn` has no transaction open; the batch gets one, committed here. `outbox(conn, stored)`
+    (the webhooks' outbox) runs in it, before the rows are written, with the messages newly
+    stored (not the resends) in conversations whose shop has an active webhook: what it writes
+    commits or rolls back with them. Whether a shop has one is read with the conversations'
+    lock, so a batch nobody listens to costs no statement more, and the answer is the
+    transaction's own (a webhook made a moment before is seen, as a separate query would see it).
     """
     with conn.begin():
-        return _write_batch(conn, batch, now, ordinal_base, before_commit)
+        return _write_batch(conn, batch, now, ordinal_base, outbox)
 
 
 def _write_batch(
@@ -312,7 +322,7 @@ def _write_batch(
     batch: Sequence[NewMessage],
     now: datetime,
     ordinal_base: int,
-    before_commit: Callable[[Connection, list[StoredMessage]], Any] | None,
+    outbox: Outbox | None,
 ) -> list[StoredMessage | ConversationMissing]:
     results: list[StoredMessage | ConversationMissing | None] = [None] * len(batch)
     keys = sorted({item.idempotency_key for item in batch if item.idempotency_key})
@@ -381,9 +391,15 @@ def _write_batch(
                 client_msg_id=item.client_msg_id,
                 nickname=item.nickname,
             )
-    if before_commit is not None and rows:
+    if outbox is not None:
         # Resends within the batch are still None here, earlier ones marked duplicate.
-        before_commit(conn, [r for r in results if isinstance(r, StoredMessage) and not r.duplicate])
+        heard = [
+            r
+            for r in results
+            if isinstance(r, StoredMessage) and not r.duplicate and locked[r.conversation_id].listened
+        ]
+        if heard:
+            outbox(conn, heard)
     statements.write_and_commit(conn, now, advanced, rows)
 
     for index, item in enumerate(batch):
