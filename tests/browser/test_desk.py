@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 from desk_world import AGENT, COLLEAGUE, PASSWORD, SHOP_ID, SHOP_NAME, DeskWorld, Member, start_desk_world
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import APIResponse, Browser, BrowserContext, Page, Route, expect
 from sqlalchemy import select
 
 from kefu.store.engine import make_engine, make_sessionmaker, session_scope
@@ -330,6 +330,45 @@ def test_the_buyer_rates_the_closed_conversation(browser, contexts, world):
         assert (stored.score, stored.agent_id, stored.shop_id) == ("very_satisfied", AGENT.agent_id, SHOP_ID)
         assert invitation.rating_id == stored.id
     engine.dispose()
+    assert buyer.errors == [] and agent.errors == []
+
+
+def test_a_queue_list_that_set_off_before_the_close_does_not_reopen_it_on_screen(browser, contexts, world):
+    agent = open_desk(browser, contexts, world.url)
+    buyer = open_buyer(browser, contexts, world.url)
+    # Queue lists are answered with what the store held when they were asked for, and handed to
+    # the page only after the close: as a slow list on a busy server would be.
+    held: list[tuple[Route, APIResponse]] = []
+    holding = [True]
+
+    def hold(route: Route) -> None:
+        if holding[0]:
+            held.append((route, route.fetch()))
+        else:
+            route.continue_()
+
+    agent.page.route(lambda url: "/desk/conversations?queue=" in url, hold)
+    buyer_says(buyer, "我的快递到哪了")
+    conversation = conversation_of(buyer)
+    open_conversation(agent, conversation)
+    agent_says(agent, "已经在派送了，请您留意电话。")
+    expect(agent.page.locator("#transcript")).to_contain_text("已经在派送了")
+    for _ in range(50):  # the assignment's event sets off a list 300 ms later
+        if held:
+            break
+        agent.page.wait_for_timeout(100)
+    assert held, "the assignment should have set off a queue list"
+
+    agent.page.get_by_role("button", name="结束会话").click()
+    status = agent.page.locator("#conversation-status")
+    expect(status).to_have_text("已结束")
+    holding[0] = False
+    for route, answer in held:
+        route.fulfill(response=answer)
+    agent.page.wait_for_timeout(500)  # the late lists are merged as soon as they arrive
+
+    expect(status).to_have_text("已结束")
+    expect(agent.page.get_by_role("button", name="重新打开")).to_be_visible()
     assert buyer.errors == [] and agent.errors == []
 
 

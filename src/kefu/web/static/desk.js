@@ -53,13 +53,14 @@ const queues = new Queues({
 
 async function loadQueues() {
   const names = data.supervising ? ["waiting", "mine", "all"] : ["waiting", "mine"];
+  const asked = performance.now();
   const lists = await Promise.all(
     names.map((queue) => getJSON(`/desk/conversations?queue=${queue}`).catch(() => null)),
   );
   for (const list of lists) {
     if (!list) continue;
     const rows = Array.isArray(list) ? list : list.conversations || [];
-    for (const row of rows) follow(queues.update(row));
+    for (const row of rows) follow(queues.update(row, asked));
   }
   queues.render();
   renderPane();
@@ -153,10 +154,11 @@ async function select(id) {
   socket.send({ type: "sync", conversation_id: id, after_seq: 0 });
   loadSidebar(id);
   try {
+    const asked = performance.now();
     const detail = await getJSON(`/desk/conversations/${encodeURIComponent(id)}`);
     if (id !== state.selected) return;
     const { messages, notes, transfers, ...summary } = detail;
-    queues.update(summary);
+    queues.update(summary, asked);
     for (const note of notes || []) addNote(note);
     if (messages) transcript.addAll(messages);
     showTransfers(transfers || []);

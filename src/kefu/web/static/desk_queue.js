@@ -55,14 +55,23 @@ export class Queues {
     setInterval(() => this.tick(), 1000);
   }
 
-  /** Merge what the server says about a conversation (a list row or a `conversation` event). */
-  update(summary) {
+  /**
+   * Merge what the server says about a conversation (a list row, an action's answer or a
+   * `conversation` event). `asOf` is when that was true at the latest: for a list, the moment it
+   * was asked for. A list asked for before the last event or answer about a conversation is older
+   * than what we show and is not merged: a list that set off before a close and came back after
+   * it would otherwise show the conversation open again, and a closed one is in no later list to
+   * put it right.
+   */
+  update(summary, asOf = performance.now()) {
     const id = summary.conversation_id || summary.id;
     if (!id) return null;
-    const known = this.conversations.get(id) || { conversation_id: id };
+    const known = this.conversations.get(id) || { conversation_id: id, asOf: -Infinity };
+    if (asOf < known.asOf) return known;
     const merged = { ...known };
     for (const [key, value] of Object.entries(summary)) if (value !== undefined) merged[key] = value;
     merged.conversation_id = id;
+    merged.asOf = asOf;
     this.conversations.set(id, merged);
     return merged;
   }
