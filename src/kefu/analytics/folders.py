@@ -14,6 +14,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from kefu.analytics.facts import NEEDED_FIELDS, FactTables, ShopInfo, encode_ids, facts_from_dataset
+from kefu.interchange.files import release_unused_memory
 from kefu.interchange.validation import Context, load_dataset
 
 Progress = Callable[[str], None]
@@ -34,6 +35,7 @@ def read_folder(
     for shop, shop_zone in dataset.zones.items():
         shops.setdefault(shop, ShopInfo(zone or shop_zone))
     tables, dictionaries = encode_ids(facts_from_dataset(dataset.tables))
+    release_unused_memory()  # the shaping's temporaries
     return FactTables(tables, shops, agent_groups(dataset.get("agents")), dictionaries)
 
 

@@ -13,6 +13,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+BLOCK = 1 << 20  # rows a column-long pass takes at a time: its temporaries stay in the cache
+PARTS = 8  # a power of two: many strings are hashed in this many parts (see encode)
+PARTED = 1 << 17  # from this many strings on
+
 
 def is_dictionary(column: pa.Array | pa.ChunkedArray) -> bool:
     return pa.types.is_dictionary(column.type)
@@ -29,12 +33,29 @@ def equal_to(column: pa.Array | pa.ChunkedArray, value: str) -> np.ndarray:
     """Per row: is the value `value` (never for null); a dictionary column compares indices."""
     column = whole(column)
     if is_dictionary(column):
-        place = pc.index_in(pa.scalar(value, column.dictionary.type), value_set=column.dictionary).as_py()
+        place = _place(column, value)
         if place is None:
             return np.zeros(len(column), dtype=bool)
-        hit = column.indices.fill_null(-1).to_numpy(zero_copy_only=False) == place
-        return hit
+        return column.indices.fill_null(-1).to_numpy(zero_copy_only=False) == place
     return np.asarray(pc.equal(column, value).fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def is_value(column: pa.Array | pa.ChunkedArray, value: str) -> pa.BooleanArray:
+    """equal_to as Arrow booleans (a bit per row, no nulls), for counting before any row is wanted."""
+    column = whole(column)
+    if is_dictionary(column):
+        place = _place(column, value)
+        if place is None:
+            return pa.array(np.zeros(len(column), dtype=bool))
+        found = pc.equal(column.indices, pa.scalar(place, column.indices.type))
+    else:
+        found = pc.equal(column, value)
+    return found.fill_null(False) if found.null_count else found
+
+
+def _place(column: pa.DictionaryArray, value: str) -> int | None:
+    """Where `value` is in the column's dictionary."""
+    return pc.index_in(pa.scalar(value, column.dictionary.type), value_set=column.dictionary).as_py()
 
 
 def places(column: pa.Array | pa.ChunkedArray, values: pa.Array) -> np.ndarray:
@@ -89,52 +110,140 @@ def shared_dictionary(columns: list[Column]) -> tuple[pa.Array, list[pa.Array]]:
     total = 0
     for chunks in chunked:
         for chunk in chunks:
-            values = chunk.dictionary if is_dictionary(chunk) else chunk
-            key = _identity(values) if is_dictionary(chunk) else (id(chunk),)
+            key = _key(chunk)
             if key not in placed:
                 placed[key] = total
-                listed.append(_strings(values))
-                total += len(values)
-    encoded = pc.dictionary_encode(pa.concat_arrays(listed) if listed else pa.array([], pa.string()))
+                listed.append(_strings(chunk.dictionary if is_dictionary(chunk) else chunk))
+                total += len(listed[-1])
     # Where each listed value went in the shared dictionary (-1: a plain chunk's null).
-    transpose = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32)
-    first = listed[0] if listed else None
-    kept_first = first is not None and bool(np.array_equal(transpose[: len(first)], np.arange(len(first))))
-    results: list[pa.Array] = []
-    for chunks in chunked:
-        size = sum(len(c) for c in chunks)
-        codes = np.empty(size, dtype=np.int32)
-        valid = None  # where a row has a value, once a null is seen
-        row = 0
-        for chunk in chunks:
-            count = len(chunk)
-            if is_dictionary(chunk):
-                start = placed[_identity(chunk.dictionary)]
-                mine = transpose[start : start + len(chunk.dictionary)]
-                local = chunk.indices
-                if local.null_count:
-                    valid = np.ones(size, dtype=bool) if valid is None else valid
-                    valid[row : row + count] = local.is_valid().to_numpy(zero_copy_only=False)
-                    local = local.fill_null(0)
-                local = local.to_numpy(zero_copy_only=False)
-                if start == 0 and kept_first:  # the values listed first keep their places
-                    codes[row : row + count] = local
-                elif len(mine):
-                    np.take(mine, local, out=codes[row : row + count])
-                else:  # every row null
-                    codes[row : row + count] = 0
-            else:
-                start = placed[(id(chunk),)]
-                mine = transpose[start : start + count]
-                codes[row : row + count] = mine
-                if chunk.null_count:
-                    valid = np.ones(size, dtype=bool) if valid is None else valid
-                    valid[row : row + count] = mine >= 0
-            row += count
-        if valid is not None:
-            codes[~valid] = 0
-        results.append(pa.array(codes, pa.int32(), mask=None if valid is None else ~valid))
-    return encoded.dictionary, results
+    dictionary, moved = encode(pa.concat_arrays(listed) if listed else pa.array([], pa.string()))
+    # The piece listed first keeps its places when its values are distinct (a dictionary's are).
+    head = len(listed[0]) if listed else 0
+    kept = next(iter(placed)) if listed and np.array_equal(moved[:head], np.arange(head)) else None
+    return dictionary, [_recoded(chunks, moved, placed, kept) for chunks in chunked]
+
+
+def encode(values: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """The distinct values in the order they first appear, and per value its index there (int32,
+    -1 for null): Arrow's dictionary_encode, in parts for many strings."""
+    if len(values) < PARTED or not pa.types.is_string(values.type):
+        encoded = pc.dictionary_encode(values)
+        return encoded.dictionary, _filled(encoded.indices, -1).astype(np.int32, copy=False)
+    return _encode_in_parts(values)
+
+
+def _encode_in_parts(values: pa.StringArray) -> tuple[pa.Array, np.ndarray]:
+    """encode, hashing PARTS parts one after another, each the strings with the same last bytes.
+
+    Arrow's hash table for a million distinct ids grows by doubling to ~200 MB of fresh memory,
+    which this VM charges for; a table of an eighth of them stays in the cache, and each part
+    reuses the memory of the one before (1.05 M conversation ids: 0.4-0.6 s and +195 MB -> 0.2 s
+    and +100 MB). Equal strings fall in one part; ids that all end alike fall in one part too,
+    which is as slow as one table, never wrong.
+    """
+    part = _part_of(values)
+    by_part = np.argsort(part, kind="stable")  # a radix sort of bytes: in a part, rows keep their order
+    ends = np.cumsum(np.bincount(part, minlength=PARTS))
+    codes = np.empty(len(values), dtype=np.int32)
+    dictionaries: list[pa.Array] = []
+    firsts: list[np.ndarray] = []  # per part, the first row of each of its values
+    size = 0
+    for start, stop in zip(np.r_[0, ends[:-1]], ends, strict=True):
+        rows = by_part[start:stop]
+        encoded = pc.dictionary_encode(values.take(pa.array(rows)))
+        local = _filled(encoded.indices, -1)
+        codes[rows] = np.where(local >= 0, local + size, -1)
+        firsts.append(rows[first_of(local)[:-1]])
+        dictionaries.append(encoded.dictionary)
+        size += len(encoded.dictionary)
+    # The values put back in the order they first appear, as one hash table lists them.
+    order = np.argsort(np.concatenate(firsts), kind="stable")
+    rank = np.empty(size + 1, dtype=np.int32)
+    rank[order] = np.arange(size, dtype=np.int32)
+    rank[size] = -1  # where a null's code (-1) reads
+    return pa.concat_arrays(dictionaries).take(pa.array(order)), rank[codes]
+
+
+def _part_of(values: pa.Array) -> np.ndarray:
+    """Per string, its part (0 to PARTS - 1) from its length and last two bytes."""
+    offsets = np.frombuffer(values.buffers()[1], np.int32, count=len(values) + 1, offset=4 * values.offset)
+    data = values.buffers()[2]
+    data = np.frombuffer(data, np.uint8) if data is not None and data.size else np.zeros(1, np.uint8)
+    length = np.diff(offsets)
+    last = np.take(data, offsets[1:] - 1, mode="clip") * (length > 0)
+    before = np.take(data, offsets[1:] - 2, mode="clip") * (length > 1)
+    mixed = last.astype(np.int64) * 31 + before.astype(np.int64) * 7 + length
+    return (mixed & (PARTS - 1)).astype(np.uint8)
+
+
+def first_of(codes: np.ndarray) -> np.ndarray:
+    """For each code the first row holding it (int32 where it fits); the last place is for -1 (null)."""
+    size = int(codes.max()) + 1 if len(codes) else 0
+    index = np.int32 if len(codes) < 1 << 31 else np.int64  # half the fresh memory of int64
+    first = np.full(size + 1, -1, dtype=index)
+    # Each block assigned in reverse, the last block first: every code keeps its smallest row.
+    # Blocks keep the row numbers in the cache and allocate no column-long array.
+    for start in reversed(range(0, len(codes), BLOCK)):
+        stop = min(start + BLOCK, len(codes))
+        first[codes[start:stop][::-1]] = np.arange(stop - 1, start - 1, -1, dtype=index)
+    return first
+
+
+def _key(chunk: pa.Array) -> tuple:
+    return _identity(chunk.dictionary) if is_dictionary(chunk) else (id(chunk),)
+
+
+def _recoded(
+    chunks: list[pa.Array], moved: np.ndarray, placed: dict[tuple, int], kept: tuple | None
+) -> pa.Array:
+    """A column's rows as int32 indices into the shared dictionary, written into one buffer.
+
+    numpy's take on the raw indices is several times faster than Arrow's take of indices with
+    nulls; the nulls come back as the chunks' validity bitmaps, joined.
+    """
+    if len(chunks) == 1 and is_dictionary(chunks[0]) and _key(chunks[0]) == kept:
+        return chunks[0].indices.cast(pa.int32())  # no copy: its places are the shared ones
+    memory = pa.allocate_buffer(4 * sum(len(chunk) for chunk in chunks))
+    codes = np.frombuffer(memory, dtype=np.int32)
+    valid: list[pa.Array | None] = []  # per chunk, its rows' validity where some row has no value
+    row = 0
+    for chunk in chunks:
+        start, part = placed[_key(chunk)], codes[row : row + len(chunk)]
+        row += len(chunk)
+        if not is_dictionary(chunk):
+            part[:] = moved[start : start + len(chunk)]
+            valid.append(pc.is_valid(chunk) if chunk.null_count else None)
+            continue
+        mine = moved[start : start + len(chunk.dictionary)]
+        local = _raw(chunk.indices)  # a null row's slot holds any number: clipped, then masked
+        if _key(chunk) == kept and not chunk.null_count:
+            part[:] = local
+        elif len(mine):
+            np.take(mine, local, out=part, mode="clip")
+        else:  # every row null
+            part[:] = 0
+        holes = bool((mine < 0).any())  # a null among the dictionary's values
+        valid.append(_valid(chunk, part) if chunk.null_count or holes else None)
+    if all(v is None for v in valid):
+        return pa.Array.from_buffers(pa.int32(), len(codes), [None, memory])
+    # A new array, offset 0 like the codes (even for one piece).
+    bits = pa.concat_arrays([pc.is_valid(c) if v is None else v for c, v in zip(chunks, valid, strict=True)])
+    return pa.Array.from_buffers(pa.int32(), len(codes), [bits.buffers()[1], memory])
+
+
+def _valid(chunk: pa.DictionaryArray, part: np.ndarray) -> pa.Array:
+    """Rows of a dictionary chunk with a value: the row is not null, nor the value it points to."""
+    return pc.and_(pc.is_valid(chunk), pa.array(part >= 0))
+
+
+def _raw(indices: pa.Array) -> np.ndarray:
+    """Integer values as numpy without a copy, nulls or not (to_numpy would copy and make floats)."""
+    width = indices.type.bit_width // 8
+    data = indices.buffers()[1]
+    dtype = np.dtype(f"i{width}") if pa.types.is_signed_integer(indices.type) else np.dtype(f"u{width}")
+    if data is None:  # no rows, or a reader that left out the values of an all-null array
+        return np.zeros(len(indices), dtype=dtype)
+    return np.frombuffer(data, dtype=dtype, count=len(indices), offset=indices.offset * width)
 
 
 def _on_one_dictionary(arrays: list[pa.Array]) -> pa.Array | None:
@@ -162,10 +271,9 @@ def codes(column: pa.Array) -> np.ndarray:
     A dictionary column's indices are the codes: the dictionaries made here hold distinct values.
     """
     column = whole(column)
-    found = column.indices if is_dictionary(column) else pc.dictionary_encode(column).indices
-    if found.null_count:
-        found = found.fill_null(-1)
-    return found.to_numpy(zero_copy_only=False)
+    if not is_dictionary(column):
+        return encode(column)[1]
+    return _filled(column.indices, -1).astype(np.int32, copy=False)
 
 
 def map_values(column: pa.DictionaryArray, function) -> pa.DictionaryArray:

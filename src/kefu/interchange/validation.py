@@ -15,10 +15,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kefu.interchange.conversions import BadValue, blank_to_null, convert, missing_rows
+from kefu.interchange.dictionaries import BLOCK, first_of, is_dictionary, is_value, shared_dictionary, whole
 from kefu.interchange.dictionaries import codes as value_codes_of
-from kefu.interchange.dictionaries import equal_to, is_dictionary, shared_dictionary, whole
 from kefu.interchange.errors import DatasetError, Problem
-from kefu.interchange.files import Part, RawTable, find_tables, read_table
+from kefu.interchange.files import Part, RawTable, find_tables, read_table, release_unused_memory
 from kefu.interchange.schema import SHOP_VIA_ORDER, TABLES
 
 MAX_PROBLEMS = 50
@@ -82,8 +82,10 @@ def load_dataset(
         if progress:
             progress(f"reading {name}")
         raw[name] = read_table(next(s for s in specs if s.name == name), table_parts, dictionaries)
+    release_unused_memory()
     if dictionaries:
         share_dictionaries(raw)
+        release_unused_memory()
     checker = _Checker(raw, context)
     tables = checker.run(progress)
     return Dataset(tables, parts, checker.zones)
@@ -101,19 +103,13 @@ def share_dictionaries(raw: dict[str, RawTable]) -> None:
     # (reading the files used both). Columns with the most distinct values first.
     names = sorted(holders, key=lambda n: -sum(_dictionary_sizes(raw[t].data.column(n)) for t in holders[n]))
     with ThreadPoolExecutor(2) as pool:
-        shared = dict(
-            zip(
-                names,
-                pool.map(lambda n: shared_dictionary([raw[t].data.column(n) for t in holders[n]]), names),
-                strict=True,
-            )
-        )
-    for name, tables in holders.items():
-        dictionary, indices = shared[name]
-        for table, codes in zip(tables, indices, strict=True):
-            data = raw[table].data
-            column = pa.DictionaryArray.from_arrays(codes, dictionary)
-            raw[table].data = data.set_column(data.schema.get_field_index(name), name, column)
+        coded = pool.map(lambda n: shared_dictionary([raw[t].data.column(n) for t in holders[n]]), names)
+        # Each column is replaced as soon as it is coded: its chunks are freed while others are.
+        for name, (dictionary, indices) in zip(names, coded, strict=True):
+            for table, codes in zip(holders[name], indices, strict=True):
+                data = raw[table].data
+                column = pa.DictionaryArray.from_arrays(codes, dictionary, safe=False)  # in range: made so
+                raw[table].data = data.set_column(data.schema.get_field_index(name), name, column)
 
 
 def _dictionary_sizes(column: pa.ChunkedArray) -> int:
@@ -235,25 +231,19 @@ class _Checker:
         return pa.table(columns)
 
     def _check_messages(self, messages: pa.Table) -> None:
-        agent_ids = whole(messages["agent_id"])
-        rows = np.empty(0, dtype=np.int64)
-        if agent_ids.null_count:
-            missing = ~agent_ids.is_valid().to_numpy(zero_copy_only=False)
-            rows = np.flatnonzero(equal_to(messages["sender"], "agent") & missing)
+        rows = agent_rows_without_agent(messages["sender"], messages["agent_id"])
         if len(rows):
             self.problem(
                 "messages", int(rows[0]), "agent_id", "an agent message needs the agent's id", len(rows)
             )
-        codes, first = first_rows(messages["conversation_id"])
+        conversations, first = first_rows(messages["conversation_id"])
         for column in ("shop_id", "buyer_id"):
             values = whole(messages[column])
-            # Equal codes, equal values: the conversation's first row against each of its rows.
-            value_codes = value_codes_of(values)
-            differs = np.flatnonzero(value_codes != value_codes[first][codes])
+            differs = rows_unlike_the_first(conversations, first, value_codes_of(values))
             if len(differs):
                 row = int(differs[0])
                 conversation = messages["conversation_id"][row].as_py()
-                earlier_row = int(first[codes[row]])
+                earlier_row = int(first[conversations[row]])
                 earlier = self.raw["messages"].locate(earlier_row)
                 self.problem(
                     "messages",
@@ -268,39 +258,58 @@ class _Checker:
         spec = self.raw[name].spec
         if not spec.key or table.num_rows == 0:
             return
-        key_columns = [whole(table[k]) for k in spec.key]
-        if len(key_columns) > 1:
-            key_columns = [c.dictionary_decode() if is_dictionary(c) else c for c in key_columns]
-            # A key may hold a time (rating_invitations): joined as its text, the same instant
-            # written with two offsets is one key.
-            key_columns = [c if pa.types.is_string(c.type) else c.cast(pa.string()) for c in key_columns]
-        if name == "messages":
-            present = key_columns[0].is_valid().to_numpy(zero_copy_only=False)
-            if not present.any():
-                return
-        key = (
-            key_columns[0]
-            if len(key_columns) == 1
-            else pc.binary_join_element_wise(*[c.fill_null("") for c in key_columns], "\x1f")
-        )
-        codes, first = first_rows(key)
+        codes = key_codes([table[k] for k in spec.key])
+        # messages' key (message_id) may be left out: rows without one repeat nothing.
+        present = codes >= 0 if name == "messages" else None
+        if not repeats(codes if present is None or present.all() else codes[present]):
+            return  # the usual case: the rows below are looked for only in a file that is refused
+        first = first_of(codes)
         repeated = np.flatnonzero(first[codes] != np.arange(len(codes)))
-        if name == "messages":
+        if present is not None:
             repeated = repeated[present[repeated]]
-        if len(repeated):
-            row = int(repeated[0])
-            original = self.raw[name].locate(int(first[codes[row]]))
-            label = " + ".join(spec.key)
-            self.problem(name, row, spec.key[0], f"{label} repeats the row at {original}", len(repeated))
+        row = int(repeated[0])
+        original = self.raw[name].locate(int(first[codes[row]]))
+        label = " + ".join(spec.key)
+        self.problem(name, row, spec.key[0], f"{label} repeats the row at {original}", len(repeated))
+
+
+def agent_rows_without_agent(senders: pa.ChunkedArray, agent_ids: pa.ChunkedArray) -> np.ndarray:
+    """Rows sent by an agent that do not say which agent; counted on Arrow's bitmaps first."""
+    if not agent_ids.null_count:
+        return np.empty(0, dtype=np.int64)
+    missing = pc.and_(is_value(whole(senders), "agent"), pc.is_null(whole(agent_ids)))
+    if not pc.any(missing).as_py():
+        return np.empty(0, dtype=np.int64)
+    return np.flatnonzero(missing.to_numpy(zero_copy_only=False))
+
+
+def key_codes(columns: list[pa.ChunkedArray]) -> np.ndarray:
+    """Per row, a code that is equal exactly when every key column is: one for a key of one column,
+    else the columns' codes combined (a time compares as the instant). -1: no value (one column)."""
+    codes = value_codes_of(columns[0])
+    for column in columns[1:]:
+        more = value_codes_of(column).astype(np.int64) + 1  # a null (-1) is a value of its own here
+        pairs = (codes.astype(np.int64) + 1) * (int(more.max()) + 1) + more
+        codes = value_codes_of(pa.array(pairs))  # dense again: the next product stays in int64
+    return codes
+
+
+def repeats(codes: np.ndarray) -> bool:
+    """Does a code occur twice? Codes are dense (0 to the number of distinct values), -1 for null."""
+    return bool(np.bincount(codes + 1).max() > 1) if len(codes) else False
 
 
 def first_rows(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     """For each row the code of its value, and for each code the first row holding it."""
     codes = value_codes_of(column)
-    size = int(codes.max()) + 1 if len(codes) else 0
-    index = np.int32 if len(codes) < 1 << 31 else np.int64  # half the fresh memory of int64
-    first = np.full(size + 1, -1, dtype=index)
-    # Reverse assignment leaves each code with its smallest row index.
-    rows = np.arange(len(codes), dtype=index)
-    first[codes[::-1]] = rows[::-1]
-    return codes, first
+    return codes, first_of(codes)
+
+
+def rows_unlike_the_first(groups: np.ndarray, first: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Rows whose value (code) differs from the value of their group's first row (`first_of(groups)`)."""
+    at_first = values[first]
+    found = [
+        start + np.flatnonzero(at_first[groups[start : start + BLOCK]] != values[start : start + BLOCK])
+        for start in range(0, len(groups), BLOCK)
+    ]
+    return np.concatenate(found) if found else np.empty(0, dtype=np.int64)
