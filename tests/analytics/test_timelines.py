@@ -1,7 +1,8 @@
 """The fast paths of a DuckDB report give what the portable definitions give.
 
-On DuckDB, turns and attributed orders are computed on sorted arrays (timelines.py) and Parquet
-id columns are read as dictionaries; the store and Spark run the Ibis definitions. Here both
+On DuckDB, turns and attributed orders are computed on sorted arrays (timelines.py), a period's
+served and response figures on numpy (test_period_figures.py), and Parquet id columns are read
+as dictionaries; the store and Spark run the Ibis definitions. Here both
 ways run on the same messy datasets: the precomputed tables equal the definitions' row for row,
 whole reports (with every filter) agree, and a Parquet copy of a dataset reports what the
 reference reads from the original.
@@ -21,7 +22,7 @@ from edge_dataset import write_edge_dataset
 from reference import reference_report
 
 from kefu.analytics import attribution, service_metrics, timelines, turns
-from kefu.analytics.engines import DuckDBEngine
+from kefu.analytics.engines import DuckDBEngine, written_out
 from kefu.analytics.folders import read_folder
 from kefu.analytics.period import Period
 from kefu.analytics.runs import Extras, report_on, run_report
@@ -50,7 +51,7 @@ def test_turns_from_sorted_arrays_equal_the_definition(edge):
     engine = DuckDBEngine(timelines=False)
     messages = engine.load("m", facts.tables["messages"])
     expected = engine.fetch(turns.turn_table(messages))
-    actual = timelines.turn_table(facts.tables["messages"])
+    actual = written_out(timelines.turn_table(facts.tables["messages"]))  # shops and agents as read
     assert actual.num_rows > 0 and actual.schema == expected.schema
     keys = ["conversation_id", "turn_key"]
     assert sorted_rows(actual, keys) == sorted_rows(expected, keys)
@@ -96,10 +97,27 @@ def test_one_shop_with_and_without_the_fast_paths(tmp_path):
     write_demo_dataset(folder, seed=3, conversations=300)
     facts = read_folder(folder, None, ZONE)
     period = Period(date(2026, 10, 26), date(2026, 11, 9))
-    for shop in ("s1", "s3"):
-        fast = report_on(DuckDBEngine(), facts, period, ZONE, shop_id=shop).to_json()
-        portable = report_on(DuckDBEngine(timelines=False), facts, period, ZONE, shop_id=shop).to_json()
+    for shop, when in (("s1", period), ("s3", period), ("s3", period.previous())):
+        fast = report_on(DuckDBEngine(), facts, when, ZONE, shop_id=shop).to_json()
+        portable = report_on(DuckDBEngine(timelines=False), facts, when, ZONE, shop_id=shop).to_json()
         assert fast["shops"] and differences(portable, fast) == []
+
+
+@pytest.mark.parametrize(("filters", "from_numpy"), [({}, True), ({"segment": "presale"}, False)])
+def test_the_periods_figures_come_from_numpy_unless_a_filter_chose_conversations(
+    edge, filters, from_numpy, monkeypatch
+):
+    # A segment or channel filter is a semi-join on the engine: those reports take the definitions.
+    calls = []
+    for name in ("served_figures", "response_figures"):
+        computed = getattr(timelines, name)
+        monkeypatch.setattr(timelines, name, lambda *args, f=computed: calls.append(f) or f(*args))
+    folder, period = edge
+    facts = read_folder(folder, None, ZONE)
+    extras = Extras(compare=True, filters={"segment": filters.get("segment", "all"), "channel": "all"})
+    report_on(DuckDBEngine(), facts, period, ZONE, shop_id="shop_b", extras=extras)
+    # The report, the whole instance's (for the peers) and the previous period, two figures each.
+    assert len(calls) == (6 if from_numpy else 0)
 
 
 def as_parquet(folder: Path, target: Path) -> None:

@@ -60,6 +60,11 @@ class Engine(ABC):
     def fetch(self, expr: ir.Table) -> pa.Table:
         return expr.to_pyarrow()
 
+    def loaded(self, table: ir.Table) -> pa.Table | None:
+        """The Arrow table `table` is, when it was loaded as it is (not filtered or joined) and the
+        engine keeps it (DuckDB reads Arrow tables in place); else None."""
+        return None
+
     @abstractmethod
     def close(self) -> None:
         """Release the engine's connections."""
@@ -79,6 +84,7 @@ class DuckDBEngine(Engine):
         # The SQL of each expression, kept between runs (compiled_sql.py).
         self.compiled = compiled or CompiledSQL(self.dialect, default_folder())
         self._kept_names: dict[str, int] = {}
+        self._loaded: dict[str, pa.Table] = {}
         self.con = ibis.duckdb.connect()
         self.raw = self.con.con
         if threads:
@@ -90,7 +96,12 @@ class DuckDBEngine(Engine):
 
     def load(self, name: str, data: pa.Table) -> ir.Table:
         self.raw.register(name, data)
+        self._loaded[name] = data
         return self.con.table(name)
+
+    def loaded(self, table: ir.Table) -> pa.Table | None:
+        node = table.op()
+        return self._loaded.get(node.name) if isinstance(node, ops.DatabaseTable) else None
 
     def _name_for(self, expr: ir.Table, hint: str) -> str:
         """A name from the expression and how often this engine kept it before, not from a counter

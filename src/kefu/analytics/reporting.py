@@ -11,8 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import ibis.expr.types as ir
+import pyarrow as pa
 
-from kefu.analytics import satisfaction, segments, turns
+from kefu.analytics import satisfaction, segments, service_metrics, timelines, turns
 from kefu.analytics.attribution import attributed_orders
 from kefu.analytics.catalogue import METRICS, Unit
 from kefu.analytics.engines import Engine
@@ -121,16 +122,17 @@ def build_report(
     step = progress or (lambda message: None)
     step("finding shops")
     recorded_invitations = facts.get("rating_invitations")  # before the filters narrow them
+    unscoped = facts
     scoped = scope(engine, facts, shops, period, default_zone, shop_id, segment=segment, channel=channel)
     facts, bounds = scoped.facts, scoped.bounds
     orders, items, refunds = facts.get("orders"), facts.get("order_items"), facts.get("refunds")
-    messages, ratings = facts["messages"], facts.get("ratings")
+    ratings = facts.get("ratings")
     rows = Rows(list(scoped.zones))
 
     step("turns and response times")
-    response_metrics(engine, turn_table(engine, facts), bounds, rows)
+    response_metrics_of(engine, unscoped, scoped, rows)
     step("served buyers")
-    wrote = served_metrics(engine, messages, bounds, rows)
+    wrote = served_metrics_of(engine, unscoped, scoped, rows)
     bot_metrics(engine, bot_conversations_of(facts), bounds, rows)
     if orders is not None:
         step("attributing orders")
@@ -183,6 +185,44 @@ def turn_table(engine: Engine, facts: dict[str, ir.Table]) -> ir.Table:
     return engine.keep(turns.turn_table(facts["messages"]), "turns")
 
 
+def response_metrics_of(engine: Engine, unscoped: dict[str, ir.Table], scoped: Scope, rows: Rows) -> None:
+    """service_metrics.response_metrics, from numpy where it can be (period_arrays)."""
+    arrays = period_arrays(engine, unscoped, scoped, "turns")
+    if arrays is None:
+        response_metrics(engine, turn_table(engine, scoped.facts), scoped.bounds, rows)
+    else:
+        service_metrics.put_responses(rows, timelines.response_figures(*arrays))
+
+
+def served_metrics_of(engine: Engine, unscoped: dict[str, ir.Table], scoped: Scope, rows: Rows) -> ir.Table:
+    """service_metrics.served_metrics, from numpy where it can be (period_arrays); the conversations
+    each agent wrote in, for the invitations."""
+    arrays = period_arrays(engine, unscoped, scoped, "messages")
+    if arrays is None:
+        counts = engine.keep(service_metrics.talk_counts(scoped.facts["messages"], scoped.bounds), "talk")
+        return served_metrics(engine, counts, rows)
+    figures = timelines.served_figures(*arrays)
+    wrote = engine.load("period_wrote", figures.pop("wrote"))
+    service_metrics.put_served(rows, figures)
+    return wrote
+
+
+def period_arrays(
+    engine: Engine, unscoped: dict[str, ir.Table], scoped: Scope, name: str
+) -> tuple[pa.Table, pa.Table] | None:
+    """The table `name` of the facts and the period's bounds as Arrow, when numpy computes the
+    period's figures from them (timelines.py): the engine takes the fast paths and holds both as
+    Arrow, and no segment or channel filter chose the conversations (a semi-join on the engine).
+
+    The table is the one before the report's scope: the bounds list only the report's shops,
+    which is all that choosing a shop does to it.
+    """
+    if not engine.timelines or scoped.chosen or unscoped.get(name) is None:
+        return None
+    table, bounds = engine.loaded(unscoped[name]), engine.loaded(scoped.bounds)
+    return None if table is None or bounds is None else (table, bounds)
+
+
 def bot_conversations_of(facts: dict[str, ir.Table]) -> ir.Table:
     """The conversations the bot spoke in (service_metrics.bot_conversations), precomputed or not."""
     if facts.get("bot_conversations") is not None:
@@ -204,6 +244,7 @@ class Scope:
     facts: dict[str, ir.Table]
     bounds: ir.Table  # per shop: the period's start and end, the DSR window's start
     zones: dict[str, str]  # every shop of the report, in order, with its time zone
+    chosen: bool = False  # a segment or channel filter chose the conversations
 
 
 def scope(
@@ -228,7 +269,8 @@ def scope(
         shop_ids = list_shops(engine, facts)
     zones = {s: shops[s].zone if s in shops else default_zone for s in shop_ids}
     bounds = engine.load("bounds", bounds_table(period, shop_ids, zones, default_zone))
-    return Scope(segments.narrow(engine, facts, segment, channel), bounds, zones)
+    chosen = (segment, channel) != ("all", "all")
+    return Scope(segments.narrow(engine, facts, segment, channel), bounds, zones, chosen)
 
 
 def only_shop(facts: dict[str, ir.Table], shop_id: str) -> dict[str, ir.Table]:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 
 from kefu.analytics import turns
 from kefu.analytics.engines import Engine
@@ -41,59 +44,95 @@ def response_metrics(engine: Engine, every_turn: ir.Table, bounds: ir.Table, row
     `every_turn` is turns.turn_table of the messages.
     """
     started = engine.keep(within(every_turn, "turn_at", bounds), "started")  # the period's turns
+    figures = response_figures(every_turn, started)
+    put_responses(rows, {name: engine.fetch(expr) for name, expr in figures.items()})
+
+
+def response_figures(every_turn: ir.Table, started: ir.Table) -> dict[str, ir.Table]:
+    """What response_metrics reads of the period's turns (`started`): per agent and per shop the
+    answered turns (`answered_*`, response_summary) and the first answers' mean (`first_*`); per
+    shop the turns left open and the conversations where the buyer has the last word."""
     answered = turns.answers(started)
     first = answered.filter(answered.first)
-    for group in (AGENT, SHOP):
-        for r in fetch_rows(engine, response_summary(answered, group)):
-            rows.put(group, r).update(response_values(r))
-        firsts = first.group_by(group).aggregate(avg=first.response_us.cast("float64").mean())
-        for r in fetch_rows(engine, firsts):
-            rows.put(group, r)["first_response_s"] = r["avg"] / 1e6
-
-    open_turns = started.group_by("shop_id").aggregate(n=count_where(started.answered_at.isnull()))
-    for r in fetch_rows(engine, open_turns):
-        rows.shop(r["shop_id"])["unanswered_turns"] = r["n"]
-    # A conversation counts in the period its first turn starts in; the buyer has the last word when
-    # its last turn went unanswered.
+    first_mean = first.response_us.cast("float64").mean()
+    figures = {}
+    for name, group in (("agents", AGENT), ("shops", SHOP)):
+        figures[f"answered_{name}"] = response_summary(answered, group)
+        figures[f"first_{name}"] = first.group_by(group).aggregate(avg=first_mean)
+    figures["open_turns"] = started.group_by("shop_id").aggregate(n=count_where(started.answered_at.isnull()))
+    # A conversation counts in the period its first turn starts in; the buyer has the last word when its
+    # last turn went unanswered.
     opened = started.filter(started.first)
     left_open = every_turn.filter(every_turn.last & every_turn.answered_at.isnull())
     unanswered_at_end = opened.semi_join(left_open, "conversation_id")
-    last_word = unanswered_at_end.group_by("shop_id").aggregate(n=unanswered_at_end.count())
-    for r in fetch_rows(engine, last_word):
+    figures["last_word"] = unanswered_at_end.group_by("shop_id").aggregate(n=unanswered_at_end.count())
+    return figures
+
+
+def put_responses(rows: Rows, figures: Mapping[str, pa.Table]) -> None:
+    """The results of response_figures into the report's rows."""
+    for name, group in (("agents", AGENT), ("shops", SHOP)):
+        for r in figures[f"answered_{name}"].to_pylist():
+            rows.put(group, r).update(response_values(r))
+        for r in figures[f"first_{name}"].to_pylist():
+            rows.put(group, r)["first_response_s"] = r["avg"] / 1e6
+    for r in figures["open_turns"].to_pylist():
+        rows.shop(r["shop_id"])["unanswered_turns"] = r["n"]
+    for r in figures["last_word"].to_pylist():
         rows.shop(r["shop_id"])["buyer_last_word_conversations"] = r["n"]
 
 
-def served_metrics(engine: Engine, messages: ir.Table, bounds: ir.Table, rows: Rows) -> ir.Table:
-    """served_buyers, and the reply/question ratio (答问比) over the conversations an agent wrote in.
+def talk_counts(messages: ir.Table, bounds: ir.Table) -> ir.Table:
+    """The period's buyer and agent messages counted per (shop, conversation, buyer, sender, agent).
 
-    Returns those conversations: (shop_id, agent_id, conversation_id) for every agent that wrote in P.
+    served_metrics reads these few rows instead of the messages again.
     """
-    # One pass over the period's messages: how many each conversation has from its buyer and from
-    # each agent. The figures below read these few rows instead of the messages again.
     in_period = within(messages, "at", bounds)
     talk = in_period.filter(in_period.sender.isin(("agent", "buyer")))
-    counts = engine.keep(
-        talk.group_by(["shop_id", "conversation_id", "buyer_id", "sender", "agent_id"]).aggregate(
-            n=talk.count()
-        ),
-        "talk",
+    return talk.group_by(["shop_id", "conversation_id", "buyer_id", "sender", "agent_id"]).aggregate(
+        n=talk.count()
     )
+
+
+def served_metrics(engine: Engine, counts: ir.Table, rows: Rows) -> ir.Table:
+    """served_buyers, and the reply/question ratio (答问比) over the conversations an agent wrote in.
+
+    `counts` is talk_counts of the period, kept. Returns the conversations an agent wrote in:
+    (shop_id, agent_id, conversation_id) for every agent that wrote in the period.
+    """
+    figures = served_figures(counts)
+    wrote = figures.pop("wrote")
+    put_served(rows, {name: engine.fetch(expr) for name, expr in figures.items()})
+    return wrote
+
+
+def served_figures(counts: ir.Table) -> dict[str, ir.Table]:
+    """What served_metrics reads of talk_counts: per agent and per shop the buyers an agent wrote to
+    and its messages (`sent_*`), the buyers' questions in those conversations (`asked_*`), and
+    `wrote` (the conversations each agent wrote in)."""
     sent = counts.filter(counts.sender == "agent")
-    for group in (AGENT, SHOP):
-        agg = sent.group_by(group).aggregate(n=sent.buyer_id.nunique(), replies=sent.n.sum())
-        for r in fetch_rows(engine, agg):
-            rows.put(group, r).update(served_buyers=r["n"], agent_messages=r["replies"])
     asked = counts.filter(counts.sender == "buyer")
     per_conversation = asked.group_by(["conversation_id"]).aggregate(questions=asked.n.sum())
     wrote = sent.select("shop_id", "agent_id", "conversation_id").distinct()
     paired = wrote.inner_join(per_conversation, "conversation_id")
-    for r in fetch_rows(engine, paired.group_by(AGENT).aggregate(q=paired.questions.sum())):
-        row = rows.agent((r["shop_id"], r["agent_id"]))
-        row["reply_question_ratio"] = ratio(row.get("agent_messages"), r["q"])
-    for r in fetch_rows(engine, asked.group_by(SHOP).aggregate(q=asked.n.sum())):
-        row = rows.shop(r["shop_id"])
-        row["reply_question_ratio"] = ratio(row.get("agent_messages"), r["q"])
-    return wrote
+    figures = {
+        f"sent_{name}": sent.group_by(group).aggregate(n=sent.buyer_id.nunique(), replies=sent.n.sum())
+        for name, group in (("agents", AGENT), ("shops", SHOP))
+    }
+    figures["asked_agents"] = paired.group_by(AGENT).aggregate(q=paired.questions.sum())
+    figures["asked_shops"] = asked.group_by(SHOP).aggregate(q=asked.n.sum())
+    return figures | {"wrote": wrote}
+
+
+def put_served(rows: Rows, figures: Mapping[str, pa.Table]) -> None:
+    """The results of served_figures (but `wrote`) into the report's rows."""
+    for name, group in (("agents", AGENT), ("shops", SHOP)):
+        for r in figures[f"sent_{name}"].to_pylist():
+            rows.put(group, r).update(served_buyers=r["n"], agent_messages=r["replies"])
+    for name, group in (("agents", AGENT), ("shops", SHOP)):
+        for r in figures[f"asked_{name}"].to_pylist():
+            row = rows.put(group, r)
+            row["reply_question_ratio"] = ratio(row.get("agent_messages"), r["q"])
 
 
 def bot_conversations(messages: ir.Table) -> ir.Table:
