@@ -43,8 +43,6 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import uvloop
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
@@ -489,10 +487,7 @@ async def agents_main(spec: dict) -> dict:
 
 def client_main(role: str, spec_file: str) -> None:
     spec = json.loads(Path(spec_file).read_text())
-    # uvloop, as `kefu serve` runs on: the clients stand for buyers' phones and agents' browsers,
-    # which do not share the server's cores; on this machine they do, and uvloop takes a fifth
-    # off their CPU (0.49 -> 0.40 of a core at 2,000 msgs/s), left to the servers.
-    result = uvloop.run(buyers_main(spec) if role == "buyers" else agents_main(spec))
+    result = asyncio.run(buyers_main(spec) if role == "buyers" else agents_main(spec))
     Path(spec["result_file"]).write_text(json.dumps(result))
 
 
