@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from desk_world import AGENT, COLLEAGUE, PASSWORD, SHOP_ID, SHOP_NAME, DeskWorld, Member, start_desk_world
 from playwright.sync_api import APIResponse, Browser, BrowserContext, Page, Route, expect
 from sqlalchemy import select
 
-from kefu.store.engine import make_engine, make_sessionmaker, session_scope
+from kefu.store.engine import make_engine, make_sessionmaker, session_scope, writing
+from kefu.store.live_messages import NewMessage, write_batch
 from kefu.store.models import Message, Rating, RatingInvitation, Transfer
 
 pytestmark = pytest.mark.browser
@@ -276,6 +278,42 @@ def test_messages_survive_a_dropped_line_without_loss_or_doubles(browser, contex
         ).all()
     engine.dispose()
     assert stored == ["第一条", "第二条", "断线时客服的回复", "第三条"]
+    assert buyer.errors == [] and agent.errors == []
+
+
+def test_a_message_stored_but_never_published_is_fetched_once_a_later_one_shows_it_missing(
+    browser, contexts, world
+):
+    agent = open_desk(browser, contexts, world.url)
+    buyer = open_buyer(browser, contexts, world.url)
+    buyer_says(buyer, "请问有优惠券吗")
+    conversation = conversation_of(buyer)
+    open_conversation(agent, conversation)
+    expect(agent.page.locator("#transcript .msg-buyer .msg-text")).to_have_text(["请问有优惠券吗"])
+
+    # A reply stored by a server process that died before it told anyone: in the store, not sent.
+    engine = writing(make_engine(world.db_url))
+    now = datetime.now(UTC)
+    reply = NewMessage(
+        conversation, SHOP_ID, "agent", AGENT.agent_id, "有的，满199减20。", client_msg_id="r-lost"
+    )
+    with engine.connect() as conn:
+        write_batch(conn, [reply], now, int(now.timestamp() * 1_000_000) * 1000)
+    engine.dispose()
+    agent.page.wait_for_timeout(500)
+    expect(buyer.page.locator("#transcript .msg-agent")).to_have_count(0)
+
+    # The next message comes after a seq neither page holds: both ask for what they missed.
+    buyer_says(buyer, "怎么领？")
+    expect(buyer.page.locator("#transcript .msg-agent .msg-text")).to_have_text(["有的，满199减20。"])
+    expect(agent.page.locator("#transcript .msg-text")).to_have_text(
+        ["请问有优惠券吗", "有的，满199减20。", "怎么领？"]
+    )
+    for page in (buyer.page, agent.page):
+        seqs = page.locator("#transcript [data-seq]").evaluate_all(
+            "nodes => nodes.map(n => Number(n.dataset.seq))"
+        )
+        assert seqs == [1, 2, 3]
     assert buyer.errors == [] and agent.errors == []
 
 

@@ -81,6 +81,9 @@ const transcript = new Transcript($("transcript"), {
     payload.upload_id
       ? `/uploads/${encodeURIComponent(payload.upload_id)}?token=${encodeURIComponent(token)}`
       : null,
+  onGap: (afterSeq) => {
+    if (state.conversationId) socket.send({ type: "sync", conversation_id: state.conversationId, after_seq: afterSeq });
+  },
   onChange: () => {
     scroller.scrollTop = scroller.scrollHeight;
     sendReadReceipt();
@@ -110,7 +113,7 @@ function sync() {
   state.syncedOnThisConnection = socket.send({
     type: "sync",
     conversation_id: state.conversationId,
-    after_seq: transcript.highestSeq,
+    after_seq: transcript.contiguousSeq,
   });
 }
 

@@ -92,6 +92,9 @@ const transcript = new Transcript($("transcript"), {
   },
   cardLabel: (kind) => t(`chat.kind.${kind}`),
   imageUrl: (payload) => (payload.upload_id ? `/uploads/${encodeURIComponent(payload.upload_id)}` : null),
+  onGap: (afterSeq) => {
+    if (state.selected) socket.send({ type: "sync", conversation_id: state.selected, after_seq: afterSeq });
+  },
   onChange: () => {
     scroller.scrollTop = scroller.scrollHeight;
     sendReadReceipt();
@@ -300,7 +303,7 @@ const socket = new ReliableSocket(socketUrl("/ws/desk"), {
     for (const summary of queues.conversations.values()) summary.followed = false;
     for (const summary of queues.conversations.values()) follow(summary);
     if (state.selected) {
-      socket.send({ type: "sync", conversation_id: state.selected, after_seq: transcript.highestSeq });
+      socket.send({ type: "sync", conversation_id: state.selected, after_seq: transcript.contiguousSeq });
     }
     loadQueues();
   },

@@ -3,6 +3,8 @@
 // Everything a person wrote is set with textContent, never parsed as HTML: a buyer who types
 // <img onerror=...> sees, and makes the agent see, exactly those characters.
 
+const GAP_WAIT_MS = 1_000;
+
 export function clock(iso) {
   const when = iso ? new Date(iso) : new Date();
   if (Number.isNaN(when.getTime())) return "";
@@ -26,17 +28,24 @@ export class Transcript {
    *   imageUrl(payload) -> the address of an uploaded picture, or null
    *   cardTitle(kind, payload) -> a product's title when the page knows it (optional)
    *   onChange() -> called after messages are added (to scroll, to send a read receipt)
+   *   onGap(afterSeq) -> a message is still missing a second after a later one came: ask for
+   *     what came after `afterSeq` (optional)
    */
   constructor(list, options) {
     this.list = list;
     this.options = options;
     this.bySeq = new Map();
     this.readUpTo = 0;
+    this.contiguous = 0; // every seq up to this one is shown
+    this.gapTimer = null;
   }
 
   clear() {
     this.bySeq.clear();
     this.readUpTo = 0;
+    this.contiguous = 0;
+    clearTimeout(this.gapTimer);
+    this.gapTimer = null;
     this.list.replaceChildren();
   }
 
@@ -44,6 +53,11 @@ export class Transcript {
     let highest = 0;
     for (const seq of this.bySeq.keys()) if (seq > highest) highest = seq;
     return highest;
+  }
+
+  /** The seq after which to ask for what this page missed: every message up to it is shown. */
+  get contiguousSeq() {
+    return this.contiguous;
   }
 
   /** Show a stored message; false when its seq is already shown. */
@@ -59,10 +73,25 @@ export class Transcript {
     node.dataset.seq = String(seq);
     node.classList.remove("msg-pending");
     this.bySeq.set(seq, node);
+    while (this.bySeq.has(this.contiguous + 1)) this.contiguous += 1;
     this.place(node, seq);
     this.markRead(this.readUpTo);
+    this.watchGap();
     if (this.options.onChange) this.options.onChange();
     return true;
+  }
+
+  /**
+   * A message every other one came after but not shown: stored by a server that stopped before
+   * telling anyone, or still on its way from another server process. Given a second to arrive,
+   * then asked for (onGap), so it is not missing until the next reconnect.
+   */
+  watchGap() {
+    if (!this.options.onGap || this.gapTimer || this.highestSeq <= this.contiguous) return;
+    this.gapTimer = setTimeout(() => {
+      this.gapTimer = null;
+      if (this.highestSeq > this.contiguous) this.options.onGap(this.contiguous);
+    }, GAP_WAIT_MS);
   }
 
   addAll(messages) {
