@@ -8,6 +8,7 @@ caller picked. Each query returns a small aggregate; the rows are put together i
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import ibis.expr.types as ir
@@ -129,34 +130,44 @@ def build_report(
     ratings = facts.get("ratings")
     rows = Rows(list(scoped.zones))
 
-    step("turns and response times")
-    response_metrics_of(engine, unscoped, scoped, rows)
-    step("served buyers")
-    wrote = served_metrics_of(engine, unscoped, scoped, rows)
-    bot_metrics(engine, bot_conversations_of(facts), bounds, rows)
-    if orders is not None:
-        step("attributing orders")
-        credited = credited_orders(engine, facts)
-        sales_metrics(engine, credited, refunds, bounds, rows)
-        step("orders")
-        order_metrics(engine, credited, bounds, rows)
-        step("refunds")
-        refund_metrics(engine, orders, items, refunds, bounds, rows)
-        if items is not None:
-            for key, values in product_orders(engine, credited, items, bounds).items():
-                if key in rows.products:
-                    rows.products[key].update(values)
-    if ratings is not None:
-        step("satisfaction")
-        rated = engine.fetch(satisfaction.ratings_in_period(ratings, facts.get("buyers"), bounds))
-        per_agent, per_shop = satisfaction.satisfaction_rows(rated)
-        for key, values in per_agent.items():
-            rows.agent(key).update(values)
-        for key, values in per_shop.items():
-            rows.shop(key).update(values)
-    if facts.get("reviews") is not None:
-        step("reviews")
-        review_metrics(engine, facts["reviews"], bounds, rows)
+    with ThreadPoolExecutor(1) as pool:
+        # The period's turn and message figures, where numpy computes them (period_arrays), are
+        # worked out beside the engine's queries for the rest: both let go of the GIL. Each
+        # metric is written by one step, so the order of the steps does not change the rows.
+        numpy_figures = {"turns": timelines.response_figures, "messages": timelines.served_figures}
+        ahead = {
+            name: pool.submit(figures, *arrays)
+            for name, figures in numpy_figures.items()
+            if (arrays := period_arrays(engine, unscoped, scoped, name)) is not None
+        }
+        bot_metrics(engine, bot_conversations_of(facts), bounds, rows)
+        if orders is not None:
+            step("attributing orders")
+            credited = credited_orders(engine, facts)
+            sales_metrics(engine, credited, refunds, bounds, rows)
+            step("orders")
+            order_metrics(engine, credited, bounds, rows)
+            step("refunds")
+            refund_metrics(engine, orders, items, refunds, bounds, rows)
+            if items is not None:
+                for key, values in product_orders(engine, credited, items, bounds).items():
+                    if key in rows.products:
+                        rows.products[key].update(values)
+        if ratings is not None:
+            step("satisfaction")
+            rated = engine.fetch(satisfaction.ratings_in_period(ratings, facts.get("buyers"), bounds))
+            per_agent, per_shop = satisfaction.satisfaction_rows(rated)
+            for key, values in per_agent.items():
+                rows.agent(key).update(values)
+            for key, values in per_shop.items():
+                rows.shop(key).update(values)
+        if facts.get("reviews") is not None:
+            step("reviews")
+            review_metrics(engine, facts["reviews"], bounds, rows)
+        step("turns and response times")
+        response_metrics_of(engine, scoped, rows, ahead.get("turns"))
+        step("served buyers")
+        wrote = served_metrics_of(engine, scoped, rows, ahead.get("messages"))
     if facts.get("rating_invitations") is not None:
         step("rating invitations")
         invitations = facts["rating_invitations"]
@@ -185,25 +196,27 @@ def turn_table(engine: Engine, facts: dict[str, ir.Table]) -> ir.Table:
     return engine.keep(turns.turn_table(facts["messages"]), "turns")
 
 
-def response_metrics_of(engine: Engine, unscoped: dict[str, ir.Table], scoped: Scope, rows: Rows) -> None:
-    """service_metrics.response_metrics, from numpy where it can be (period_arrays)."""
-    arrays = period_arrays(engine, unscoped, scoped, "turns")
-    if arrays is None:
+def response_metrics_of(
+    engine: Engine, scoped: Scope, rows: Rows, figures: Future[dict[str, pa.Table]] | None
+) -> None:
+    """service_metrics.response_metrics, or the figures numpy computed (timelines.response_figures)."""
+    if figures is None:
         response_metrics(engine, turn_table(engine, scoped.facts), scoped.bounds, rows)
     else:
-        service_metrics.put_responses(rows, timelines.response_figures(*arrays))
+        service_metrics.put_responses(rows, figures.result())
 
 
-def served_metrics_of(engine: Engine, unscoped: dict[str, ir.Table], scoped: Scope, rows: Rows) -> ir.Table:
-    """service_metrics.served_metrics, from numpy where it can be (period_arrays); the conversations
-    each agent wrote in, for the invitations."""
-    arrays = period_arrays(engine, unscoped, scoped, "messages")
-    if arrays is None:
+def served_metrics_of(
+    engine: Engine, scoped: Scope, rows: Rows, figures: Future[dict[str, pa.Table]] | None
+) -> ir.Table:
+    """service_metrics.served_metrics, or the figures numpy computed (timelines.served_figures); the
+    conversations each agent wrote in, for the invitations."""
+    if figures is None:
         counts = engine.keep(service_metrics.talk_counts(scoped.facts["messages"], scoped.bounds), "talk")
         return served_metrics(engine, counts, rows)
-    figures = timelines.served_figures(*arrays)
-    wrote = engine.load("period_wrote", figures.pop("wrote"))
-    service_metrics.put_served(rows, figures)
+    served = figures.result()
+    wrote = engine.load("period_wrote", served.pop("wrote"))
+    service_metrics.put_served(rows, served)
     return wrote
 
 

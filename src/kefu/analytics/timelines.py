@@ -232,13 +232,12 @@ def turn_table(messages: pa.Table) -> pa.Table:
     is_buyer = equal_to(messages.column("sender"), "buyer")
     talk = np.flatnonzero(is_buyer | equal_to(messages.column("sender"), "agent"))
     conversation = _values(messages.column("conversation_id"))[talk]
-    at = _values(messages.column("at"))
-    rows = talk[_time_order(messages, talk, conversation)]
-    del talk
-    at, buyer = at[rows], is_buyer[rows]
-    del is_buyer
     # The conversations in sorted order, from how many messages each has (no gather needed).
     per = np.bincount(conversation)
+    rows = _time_order(messages, talk, conversation)
+    del talk
+    at, buyer = _values(messages.column("at"))[rows], is_buyer[rows]
+    del is_buyer
     begins = np.cumsum(per) - per  # where each conversation's messages begin
     conversation = np.repeat(np.arange(len(per), dtype=conversation.dtype), per)
 
@@ -306,12 +305,14 @@ def attributed_orders(messages: pa.Table, orders: pa.Table) -> pa.Table:
     voiced = is_agent | equal_to(messages.column("sender"), "bot")
     rows = np.flatnonzero(voiced & ordered[buyer])
     del ordered, voiced
-    group = _groups(messages.column("shop_id").take(pa.array(rows)), buyer[rows], shops)
-    at = _values(messages.column("at"))[rows]
-    order = _time_order(messages, rows, group)
-    rows, group, at = rows[order], group[order], at[order]
-    is_agent = is_agent[rows]
-    del order, buyer
+
+    def group_of(rows: np.ndarray) -> np.ndarray:
+        return _groups(messages.column("shop_id").take(pa.array(rows)), buyer[rows], shops)
+
+    # The sorted rows' groups worked out again: no positions to sort and gather through (about even).
+    rows = _time_order(messages, rows, group_of(rows))
+    group = group_of(rows)
+    at, is_agent = _values(messages.column("at"))[rows], is_agent[rows]
 
     # For each order: the last message of its (shop, buyer) sent at or before it (messages sort
     # before orders at equal times; among messages the later in the file is the later).
@@ -392,16 +393,22 @@ def _last_at_or_before(at: np.ndarray, low: np.ndarray, high: np.ndarray, limit:
 
 
 def _time_order(messages: pa.Table, rows: np.ndarray, group: np.ndarray) -> np.ndarray:
-    """Indices sorting the given rows of `messages` by (group, at, ord), stable.
+    """The given rows of `messages` (ascending) sorted by (group, at, ord), stable.
 
     When the file lists messages in time order (an export usually does), one stable sort by
-    group is enough.
+    group is enough, and the rows themselves break its ties (_packed_sort): no positions to
+    make and gather through.
     """
     ord_ = _values(messages.column("ord"))
     at = _values(messages.column("at"))
     if bool(np.all(ord_[1:] > ord_[:-1])) and _ascending(at):
-        return stable_order(group)
-    return np.lexsort((ord_[rows], at[rows], group))
+        packed = _packed_sort(group.astype(np.int64), rows)
+        if packed is None:
+            return rows[np.argsort(group, kind="stable")]
+        combined, bits = packed
+        combined &= (1 << bits) - 1
+        return combined
+    return rows[np.lexsort((ord_[rows], at[rows], group))]
 
 
 def stable_order(keys: np.ndarray) -> np.ndarray:
