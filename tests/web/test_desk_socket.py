@@ -13,7 +13,8 @@ from sqlalchemy import Engine, func, select, update
 from kefu.analytics.period import Period
 from kefu.analytics.runs import run_report
 from kefu.desk.buyer_tokens import make_token
-from kefu.store.engine import make_sessionmaker, session_scope
+from kefu.store.engine import make_sessionmaker, session_scope, writing
+from kefu.store.live_messages import NewMessage, write_batch
 from kefu.store.models import (
     Conversation,
     FollowUp,
@@ -112,6 +113,39 @@ def test_a_resent_message_is_acknowledged_again_and_stored_once(client: TestClie
     assert again["duplicate"] is True and again["seq"] == first["seq"]
     assert [m["text"] for m in history["messages"]] == ["在吗"]
     assert count_messages(desk_ready) == 1
+
+
+def test_a_resend_of_a_message_nobody_heard_of_reaches_the_agent_as_history(
+    client: TestClient, log_in, desk_ready
+):
+    log_in(AGENT.username)
+    with (
+        client.websocket_connect("/ws/desk") as agent,
+        client.websocket_connect(f"/ws/chat/{YIYI[0]}?token={token_for('b4')}") as buyer,
+    ):
+        agent.receive_json()
+        buyer.receive_json()
+        buyer.send_json({"type": "send", "client_msg_id": "hello", "text": "你好"})
+        conversation_id = receive_until(buyer, of_type("ack"))["conversation_id"]
+        assert receive_until(agent, of_type("message"))["text"] == "你好"
+        # Stored by a process killed before it published it: in the store, nobody told.
+        now = datetime.now(UTC)
+        lost = NewMessage(conversation_id, YIYI[0], "buyer", None, "能便宜点吗", client_msg_id="lost")
+        with writing(desk_ready).connect() as conn:
+            write_batch(conn, [lost], now, int(now.timestamp() * 1_000_000) * 1000)
+        # The buyer never got its ack, so it sends it again after reconnecting.
+        buyer.send_json({"type": "send", "client_msg_id": "lost", "text": "能便宜点吗"})
+        again = receive_until(buyer, of_type("ack"))
+        # Events reach the sockets before the ack is released: all of it is ahead of the pong.
+        agent.send_json({"type": "ping"})
+        heard = []
+        while (frame := agent.receive_json())["type"] != "pong":
+            heard.append(frame)
+    assert again["duplicate"] is True and again["seq"] == 2
+    (history,) = [frame for frame in heard if frame["type"] == "history"]
+    assert history["conversation_id"] == conversation_id
+    assert [(m["seq"], m["text"]) for m in history["messages"]] == [(2, "能便宜点吗")]
+    assert count_messages(desk_ready) == 2
 
 
 def test_messages_sent_back_to_back_are_each_acknowledged_once_and_stored_in_order(

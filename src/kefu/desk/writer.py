@@ -105,11 +105,7 @@ class MessageWriter:
             except Exception as error:  # the executor itself failed: nothing was stored
                 log.exception("message batch failed")
                 outcomes = [error] * len(batch)
-            events = [
-                outcome.as_event()
-                for outcome in outcomes
-                if isinstance(outcome, StoredMessage) and not outcome.duplicate
-            ]
+            events = [_event(outcome) for outcome in outcomes if isinstance(outcome, StoredMessage)]
             if events and self.publish is not None:
                 # Before the acknowledgements: once a client holds one, the event has gone to the
                 # other processes (through Redis), even if this one dies the next moment.
@@ -181,3 +177,22 @@ class MessageWriter:
 
 
 __all__ = ["ConversationMissing", "MessageWriter"]
+
+
+def _event(stored: StoredMessage) -> dict:
+    """What the sockets hear of a stored message.
+
+    A resend (`duplicate`) was stored before, perhaps by a process killed before it published it,
+    in which case nobody heard of it and its sender, resending, is the only one who knows. It goes
+    out again as a one-message `history`, the frame of a `sync`: clients merge it by seq and drop
+    what they hold, so it is never shown twice (docs/desk.md, protocol).
+    """
+    event = stored.as_event()
+    if not stored.duplicate:
+        return event
+    return {
+        "type": "history",
+        "shop_id": stored.shop_id,
+        "conversation_id": stored.conversation_id,
+        "messages": [event],
+    }
