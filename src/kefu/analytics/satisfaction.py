@@ -13,6 +13,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from kefu.interchange.dictionaries import codes as value_codes
+
 BURST_US = 10 * 60 * 1_000_000  # a rating within 10 minutes of the buyer's previous one is a burst
 MAX_PER_BUYER = 3  # a buyer's ratings of one shop after the third in the period do not count
 GOOD_SCORES = ("very_satisfied", "satisfied")
@@ -90,8 +92,7 @@ def counted(rated: pa.Table) -> np.ndarray:
 
 def _codes(column: pa.ChunkedArray) -> np.ndarray:
     """Per row a code, equal exactly when the values are; a null equals nothing, not even a null."""
-    indices = pc.dictionary_encode(column.combine_chunks()).indices
-    codes = indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    codes = value_codes(column).astype(np.int64)
     missing = np.flatnonzero(codes < 0)
     codes[missing] = len(codes) + np.arange(len(missing))
     return codes

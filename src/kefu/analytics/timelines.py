@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 
 from kefu.analytics.attribution import BOT_ASSISTED, INQUIRY, SILENT, WINDOW_US
 from kefu.analytics.turns import SLOW_REPLY_US, WITHIN_3MIN_US, WITHIN_30S_US
-from kefu.interchange.dictionaries import equal_to, is_dictionary, places, plain, whole
+from kefu.interchange.dictionaries import codes, encode, equal_to, is_dictionary, places, plain, whole
 
 I64 = pa.int64()
 
@@ -511,9 +511,10 @@ def _ascending(values: np.ndarray) -> bool:
 def _coded(values: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, pa.Array]:
     """A column as int32 codes (-1 for null) and the values the codes stand for."""
     values = whole(values)
-    if not is_dictionary(values):
-        values = pc.dictionary_encode(values)
-    return _ints(values.indices, -1), values.dictionary
+    if is_dictionary(values):
+        return codes(values), values.dictionary
+    dictionary, coded = encode(values)
+    return coded, dictionary
 
 
 def _values(values: pa.ChunkedArray | pa.Array) -> np.ndarray:

@@ -39,10 +39,27 @@ Outcome = StoredMessage | Exception
 T = TypeVar("T")
 
 
+def _event(stored: StoredMessage) -> dict:
+    """What the sockets hear of a stored message.
+
+    A resend (`duplicate`) was stored before, perhaps by a process killed before it published it,
+    in which case nobody heard of it and its sender, resending, is the only one who knows. It goes
+    out again as a one-message `history`, the frame of a `sync`: clients merge it by seq and drop
+    what they hold, so it is never shown twice (docs/desk.md, protocol).
+    """
+    event = stored.as_event()
+    if not stored.duplicate:
+        return event
+    return {
+        "type": "history",
+        "shop_id": stored.shop_id,
+        "conversation_id": stored.conversation_id,
+        "messages": [event],
+    }
+
+
 class MessageWriter:
-    def __init__(
-        self, engine: Engine, *, outbox: Outbox | None = None, publish: Publish | None = None
-    ):
+    def __init__(self, engine: Engine, *, outbox: Outbox | None = None, publish: Publish | None = None):
         self.engine = engine
         self.outbox = outbox
         self.publish = publish
@@ -177,22 +194,3 @@ class MessageWriter:
 
 
 __all__ = ["ConversationMissing", "MessageWriter"]
-
-
-def _event(stored: StoredMessage) -> dict:
-    """What the sockets hear of a stored message.
-
-    A resend (`duplicate`) was stored before, perhaps by a process killed before it published it,
-    in which case nobody heard of it and its sender, resending, is the only one who knows. It goes
-    out again as a one-message `history`, the frame of a `sync`: clients merge it by seq and drop
-    what they hold, so it is never shown twice (docs/desk.md, protocol).
-    """
-    event = stored.as_event()
-    if not stored.duplicate:
-        return event
-    return {
-        "type": "history",
-        "shop_id": stored.shop_id,
-        "conversation_id": stored.conversation_id,
-        "messages": [event],
-    }
