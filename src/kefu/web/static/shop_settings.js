@@ -32,7 +32,7 @@ function setUpPreview() {
   if (!input || !preview) return;
   let timer = 0;
   let asked = 0;
-  input.addEventListener("input", () => {
+  const refresh = () => {
     clearTimeout(timer);
     timer = setTimeout(async () => {
       const mine = ++asked;
@@ -44,16 +44,22 @@ function setUpPreview() {
         // The preview is a help; the saved text is checked on the server either way.
       }
     }, PREVIEW_DELAY_MS);
-  });
+  };
+  input.addEventListener("input", refresh);
+  // Typed before this script ran (it loads after the form shows): the preview was made for the
+  // saved text, so it is asked for again.
+  if (input.value !== input.defaultValue) refresh();
 }
 
 function setUpOffBadges() {
   for (const badge of document.querySelectorAll("[data-off-for]")) {
     const input = document.getElementById(badge.dataset.offFor);
     if (!input) continue;
-    input.addEventListener("input", () => {
+    const show = () => {
       badge.hidden = input.value.trim() !== "0";
-    });
+    };
+    input.addEventListener("input", show);
+    show(); // for what was typed before this script ran
   }
 }
 
