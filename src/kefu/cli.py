@@ -190,6 +190,10 @@ def report_command(
 
       kefu report --data shop-data --from 2026-11-01 --to 2026-11-08 --format xlsx --out week.xlsx
     """
+    from kefu.batch_process import batch_process
+
+    # Before numpy loads; undone when the command returns (tests run it in their own process).
+    click.get_current_context().with_resource(batch_process())
     from concurrent.futures import ThreadPoolExecutor
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 

@@ -1,0 +1,92 @@
+"""Process settings for one-shot batch commands (`kefu report`): memory kept, no collector.
+
+A report over ten million messages allocates and frees about two gigabytes of columns and
+temporaries in a few seconds. By default glibc gives every block over 32 MB straight back to the
+kernel (`mmap`/`munmap`) and trims the heap's free top, and numpy asks for transparent huge pages
+on large arrays. On a VM whose balloon reports free memory to the host, each page taken again
+then costs a fault served by the host, and huge pages add compaction on top: 2–3 s of system
+time at 10 M messages here (docs/benchmarks.md, "round 4"). A command that exits when its
+report is written loses nothing by keeping what it frees for its own later allocations.
+
+The cyclic garbage collector is switched off too: the report's ten thousand Ibis objects made
+its full collections cost ~0.2 s of a 10 M report, and what a report leaves behind is freed when
+the command exits. OpenBLAS is asked for no thread pool of its own: nothing here multiplies
+matrices, yet its idle threads spun on a core the report needs.
+
+Never hold it around a long-running server: it would keep its peak memory for good.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+# glibc's mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_MAX = -4
+_KEEP_UP_TO = 2**31 - 1  # mallopt takes an int: free heap top kept up to 2 GiB
+_GLIBC_MMAP_MAX = 65536  # glibc's defaults
+_GLIBC_TRIM_THRESHOLD = 128 * 1024
+
+
+@contextmanager
+def batch_process() -> Iterator[bool]:
+    """Settle this process for one batch of work, and put everything back afterwards (a test may
+    run the command inside a longer process); yields True if the allocator keeps freed memory.
+
+    Only glibc's allocator can be told to keep memory; numpy's huge pages, the collector and
+    OpenBLAS's threads are dealt with everywhere. Enter it before numpy is imported for the
+    OpenBLAS setting to count.
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    blas = "OPENBLAS_NUM_THREADS" not in os.environ
+    if blas:
+        os.environ["OPENBLAS_NUM_THREADS"] = "1"
+    huge = _numpy_huge_pages(False)
+    kept = _keep_freed_memory(True)
+    try:
+        yield kept
+    finally:
+        if kept:
+            _keep_freed_memory(False)
+        if huge is not None:
+            _numpy_huge_pages(huge)
+        if blas:
+            del os.environ["OPENBLAS_NUM_THREADS"]
+        if collecting:
+            # What the batch made is left for the process's exit (or kept, by a test process): a
+            # collection of it took ~0.05 s on enabling and as much again at exit.
+            gc.freeze()
+            gc.enable()
+
+
+def _keep_freed_memory(keep: bool) -> bool:
+    """glibc: serve blocks of any size from the heap and never trim it (or glibc's defaults again)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
+    mallopt.restype = ctypes.c_int
+    # Kept: a freed 80 MB column serves the next one instead of going back to the kernel.
+    mapped, trim = (0, _KEEP_UP_TO) if keep else (_GLIBC_MMAP_MAX, _GLIBC_TRIM_THRESHOLD)
+    return bool(mallopt(_M_MMAP_MAX, mapped)) and bool(mallopt(_M_TRIM_THRESHOLD, trim))
+
+
+def _numpy_huge_pages(wanted: bool) -> bool | None:
+    """Whether numpy asks for huge pages for large arrays from now on; returns the previous setting."""
+    try:
+        from numpy._core.multiarray import _set_madvise_hugepage
+    except ImportError:  # numpy 1.x
+        try:
+            from numpy.core.multiarray import _set_madvise_hugepage
+        except ImportError:
+            return None
+    return bool(_set_madvise_hugepage(wanted))

@@ -1,0 +1,55 @@
+"""The one-shot command's process settings: memory kept while inside, everything put back after."""
+
+from __future__ import annotations
+
+import gc
+import os
+import sys
+
+import numpy as np
+import pytest
+
+from kefu.batch_process import batch_process
+
+glibc = pytest.mark.skipif(
+    not sys.platform.startswith("linux") or os.confstr("CS_GNU_LIBC_VERSION") is None, reason="glibc only"
+)
+
+
+def resident_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def freed_block_stays_resident() -> bool:
+    """Allocate, touch and free 200 MB: is it still the process's afterwards?"""
+    before = resident_mb()
+    block = np.ones(200 * 2**20 // 8)
+    del block
+    return resident_mb() - before > 150
+
+
+@glibc
+def test_a_freed_block_is_kept_inside_and_given_back_outside():
+    assert not freed_block_stays_resident()  # glibc's default: a block this large is unmapped
+    with batch_process() as kept:
+        assert kept
+        assert freed_block_stays_resident()
+    # Outside again, the next large block goes back to the kernel when freed.
+    assert not freed_block_stays_resident()
+
+
+def test_the_collector_and_environment_are_put_back():
+    assert gc.isenabled()
+    had_blas = os.environ.get("OPENBLAS_NUM_THREADS")
+    with batch_process():
+        assert not gc.isenabled()
+        assert os.environ.get("OPENBLAS_NUM_THREADS") == (had_blas or "1")
+    assert gc.isenabled()
+    assert os.environ.get("OPENBLAS_NUM_THREADS") == had_blas
+
+
+def test_put_back_when_the_work_fails():
+    with pytest.raises(RuntimeError), batch_process():
+        raise RuntimeError("bad input")
+    assert gc.isenabled()
