@@ -21,7 +21,7 @@ from kefu.accounts.access import NotFound
 from kefu.accounts.passwords import decoy_hash
 from kefu.desk.runtime import DeskRuntime
 from kefu.settings import DEV_SECRET, Settings, get_settings
-from kefu.store.engine import make_engine, make_sessionmaker, writing
+from kefu.store.engine import BackgroundCheckpoints, make_engine, make_sessionmaker, writing
 from kefu.store.migrate import upgrade
 from kefu.web import log_redaction
 from kefu.web.csrf import CsrfRefused, verify_csrf
@@ -102,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     log_redaction.install()
     engine = make_engine(settings.resolved_database_url())
+    checkpoints = BackgroundCheckpoints(engine)  # SQLite: the WAL is copied back outside the commits
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await run_in_threadpool(decoy_hash)
         if settings.secret_key == DEV_SECRET:
             log.warning("kefu uses the development secret key: set KEFU_SECRET_KEY before going live")
+        checkpoints.start()
         await _app.state.desk.start()
         if settings.analytics_preload:
             from kefu.web.routers.analytics import preload_snapshot
@@ -118,6 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             preload_snapshot(settings)
         yield
         await _app.state.desk.stop()
+        checkpoints.stop()
         engine.dispose()
 
     app = FastAPI(
