@@ -47,11 +47,13 @@ def test_connections_leave_checkpoints_to_the_thread_while_it_runs(tmp_path):
     checkpoints.start()
     try:
         assert autocheckpoint(engine) == 0
-        assert any(t.name == "kefu-wal-checkpoints" for t in threading.enumerate())
+        assert checkpoints.running
+        thread = next(t for t in threading.enumerate() if t.name == "kefu-wal-checkpoints" and t.is_alive())
+        assert thread.daemon
     finally:
         checkpoints.stop()
     assert autocheckpoint(engine) == 1000
-    assert not any(t.name == "kefu-wal-checkpoints" for t in threading.enumerate())
+    assert not checkpoints.running
 
 
 def test_the_wal_is_copied_back_and_started_over_while_writes_go_on(tmp_path):
@@ -81,7 +83,7 @@ def test_nothing_to_do_for_an_in_memory_store():
     checkpoints = BackgroundCheckpoints(make_engine("sqlite://"))
     checkpoints.start()
     assert checkpoints.path is None
-    assert not any(t.name == "kefu-wal-checkpoints" for t in threading.enumerate())
+    assert not checkpoints.running
     checkpoints.stop()
 
 

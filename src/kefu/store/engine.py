@@ -114,6 +114,10 @@ class BackgroundCheckpoints:
         self._thread: threading.Thread | None = None
         self.checkpoints = 0  # passes that ran, for tests and the curious
 
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
     def start(self) -> None:
         if self.path is None or self._thread is not None:
             return
