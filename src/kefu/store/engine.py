@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
@@ -66,13 +66,18 @@ def make_engine(url: str) -> Engine:
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
+        if database_file(parsed):
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _configure_sqlite)
         event.listen(engine, "begin", _begin_sqlite)
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def database_file(url: URL) -> str | None:
+    """A SQLite URL's database file; None for an in-memory database."""
+    return url.database if url.database and url.database != ":memory:" else None
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -105,8 +110,7 @@ class BackgroundCheckpoints:
     """
 
     def __init__(self, engine: Engine, every_s: float = 0.5, restart_pages: int = 20_000):
-        database = engine.url.database if is_sqlite(engine) else None
-        self.path = database if database and database != ":memory:" else None
+        self.path = database_file(engine.url) if is_sqlite(engine) else None
         self.engine = engine
         self.every_s = every_s
         self.restart_pages = restart_pages
@@ -146,10 +150,10 @@ class BackgroundCheckpoints:
         finally:
             connection.close()
 
-    def _checkpoint(self, connection: sqlite3.Connection, mode: str | None = None) -> None:
+    def _checkpoint(self, connection: sqlite3.Connection, mode: str = "PASSIVE") -> None:
         try:
-            _, pages, _ = connection.execute(f"PRAGMA wal_checkpoint({mode or 'PASSIVE'})").fetchone()
-            if mode is None and pages >= self.restart_pages:
+            _, pages, _ = connection.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+            if mode == "PASSIVE" and pages >= self.restart_pages:
                 connection.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
             self.checkpoints += 1
         except sqlite3.Error as exc:  # busy or locked: the next pass tries again
