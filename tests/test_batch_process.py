@@ -49,6 +49,26 @@ def test_the_collector_and_environment_are_put_back():
     assert os.environ.get("OPENBLAS_NUM_THREADS") == had_blas
 
 
+@glibc
+def test_arrow_allocates_from_glibc_inside_only():
+    import pyarrow as pa
+
+    before = pa.default_memory_pool().backend_name
+    with batch_process():
+        assert pa.default_memory_pool().backend_name == "system"  # the heap glibc keeps
+        assert pa.array(["a", "b"]).take(pa.array([1])).to_pylist() == ["b"]
+    assert pa.default_memory_pool().backend_name == before
+
+
+def test_a_chosen_arrow_pool_is_left_alone(monkeypatch):
+    import pyarrow as pa
+
+    monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", "system")
+    before = pa.default_memory_pool().backend_name
+    with batch_process():
+        assert pa.default_memory_pool().backend_name == before
+
+
 def test_put_back_when_the_work_fails():
     with pytest.raises(RuntimeError), batch_process():
         raise RuntimeError("bad input")

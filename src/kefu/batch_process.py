@@ -13,6 +13,11 @@ its full collections cost ~0.2 s of a 10 M report, and what a report leaves behi
 the command exits. OpenBLAS is asked for no thread pool of its own: nothing here multiplies
 matrices, yet its idle threads spun on a core the report needs.
 
+Arrow allocates from glibc too while the report runs (its default is its own mimalloc, which
+hands freed pages straight back): a freed Parquet buffer then serves the next numpy temporary
+and the other way round. Eight alternated pairs at 10 M: median 5.37 -> 4.55 s, system time
+3.1 -> 1.7 s, peak 1.44 -> 1.24 GB.
+
 Never hold it around a long-running server: it would keep its peak memory for good.
 """
 
@@ -49,9 +54,14 @@ def batch_process() -> Iterator[bool]:
         os.environ["OPENBLAS_NUM_THREADS"] = "1"
     huge = _numpy_huge_pages(False)
     kept = _keep_freed_memory(True)
+    arrow_pool = _arrow_on_glibc() if kept else None
     try:
         yield kept
     finally:
+        if arrow_pool is not None:
+            import pyarrow as pa
+
+            pa.set_memory_pool(arrow_pool)
         if kept:
             _keep_freed_memory(False)
         if huge is not None:
@@ -78,6 +88,20 @@ def _keep_freed_memory(keep: bool) -> bool:
     # Kept: a freed 80 MB column serves the next one instead of going back to the kernel.
     mapped, trim = (0, _KEEP_UP_TO) if keep else (_GLIBC_MMAP_MAX, _GLIBC_TRIM_THRESHOLD)
     return bool(mallopt(_M_MMAP_MAX, mapped)) and bool(mallopt(_M_TRIM_THRESHOLD, trim))
+
+
+def _arrow_on_glibc():
+    """Arrow's default pool set to the system allocator (glibc's malloc); returns the pool it had,
+    or None where it is left alone: the user chose one (ARROW_DEFAULT_MEMORY_POOL) or it is glibc already."""
+    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
+        return None
+    import pyarrow as pa
+
+    before = pa.default_memory_pool()
+    if before.backend_name == "system":
+        return None
+    pa.set_memory_pool(pa.system_memory_pool())
+    return before
 
 
 def _numpy_huge_pages(wanted: bool) -> bool | None:
