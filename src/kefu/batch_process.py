@@ -33,6 +33,7 @@ from contextlib import contextmanager
 # glibc's mallopt parameters (malloc.h)
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_MAX = -4
+_M_ARENA_MAX = -8
 _KEEP_UP_TO = 2**31 - 1  # mallopt takes an int: free heap top kept up to 2 GiB
 _GLIBC_MMAP_MAX = 65536  # glibc's defaults
 _GLIBC_TRIM_THRESHOLD = 128 * 1024
@@ -87,7 +88,14 @@ def _keep_freed_memory(keep: bool) -> bool:
     mallopt.restype = ctypes.c_int
     # Kept: a freed 80 MB column serves the next one instead of going back to the kernel.
     mapped, trim = (0, _KEEP_UP_TO) if keep else (_GLIBC_MMAP_MAX, _GLIBC_TRIM_THRESHOLD)
-    return bool(mallopt(_M_MMAP_MAX, mapped)) and bool(mallopt(_M_TRIM_THRESHOLD, trim))
+    # One heap for all threads: a thread's own arena is a chain of 64 MB maps that glibc unmaps
+    # as soon as one is empty, whatever the trim threshold. (glibc fixes its arena limit the first
+    # time it needs it, so threads started inside may share arenas for the rest of the process.)
+    arenas = 1 if keep else 8 * (os.cpu_count() or 1)  # glibc's default: 8 per core (64-bit)
+    return all(
+        mallopt(option, value)
+        for option, value in ((_M_MMAP_MAX, mapped), (_M_TRIM_THRESHOLD, trim), (_M_ARENA_MAX, arenas))
+    )
 
 
 def _arrow_on_glibc():

@@ -122,10 +122,13 @@ def release_unused_memory() -> None:
     The Parquet reader's buffers and freed columns stay with Arrow's allocator for its own reuse
     (mimalloc's pool; glibc's heap inside kefu.batch_process, where this is malloc_trim), while
     DuckDB allocates elsewhere and would take fresh pages, which a VM may charge for (~2.8 ms per
-    MB here, docs/benchmarks.md); pages given back are taken again cheaply. Skipping it under
-    batch_process measured no faster and 0.2 GB larger at 10 M messages.
+    MB here, docs/benchmarks.md); pages given back are taken again cheaply. On glibc's heap
+    (inside kefu.batch_process) it is left alone: numpy allocates there too and reuses what
+    Arrow freed, at no cost at all (a trim would hand it back to be faulted in again).
     """
-    pa.default_memory_pool().release_unused()
+    pool = pa.default_memory_pool()
+    if pool.backend_name != "system":
+        pool.release_unused()
 
 
 def _stack_coded(pieces: list[pa.Table]) -> pa.Table:
