@@ -94,3 +94,22 @@ def test_an_empty_period_is_refused(folder, tmp_path):
         main, ["report", "--data", str(folder), "--from", "2026-11-09", "--to", "2026-11-09", "--out", "x"]
     )
     assert result.exit_code == 2 and "must end after it starts" in result.output
+
+
+def test_the_default_zone_may_be_asked_for_once_the_files_are_read(tmp_path):
+    from kefu.analytics.folders import read_folder
+
+    folder = tmp_path / "data"
+    write_demo_dataset(folder, seed=2, conversations=30)
+    shops = [json.loads(line) for line in (folder / "shops.jsonl").read_text().splitlines()]
+    # No shop names its zone: every one takes the default.
+    (folder / "shops.jsonl").write_text("".join(json.dumps({**s, "timezone": ""}) + "\n" for s in shops))
+    asked = []
+
+    def default_zone() -> str:
+        asked.append("zone")
+        return "Europe/Berlin"
+
+    facts = read_folder(folder, None, default_zone)
+    assert asked == ["zone"]
+    assert facts.shops and {info.zone for info in facts.shops.values()} == {"Europe/Berlin"}

@@ -64,7 +64,25 @@ def load_dataset(
     of what is read stay the same. With `dictionaries`, id and enum columns of Parquet files
     come back dictionary-encoded (files.read_table), checked once per distinct value.
     """
-    context = context or Context()
+    return check_dataset(read_dataset(folder, progress, fields, dictionaries), context, progress)
+
+
+@dataclass
+class RawDataset:
+    """A dataset's tables as read, not yet checked (load_dataset's first half)."""
+
+    tables: dict[str, RawTable]
+    parts: dict[str, list[Part]]
+
+
+def read_dataset(
+    folder: Path,
+    progress: Callable[[str], None] | None = None,
+    fields: Mapping[str, tuple[str, ...]] | None = None,
+    dictionaries: bool = False,
+) -> RawDataset:
+    """Read the tables of the dataset in `folder` (see load_dataset); a missing messages table or an
+    unreadable file raises DatasetError already."""
     specs = TABLES if fields is None else tuple(s.only(fields[s.name]) for s in TABLES if s.name in fields)
     parts = find_tables(folder, specs)
     if "messages" not in parts:
@@ -86,9 +104,16 @@ def load_dataset(
     if dictionaries:
         share_dictionaries(raw)
         release_unused_memory()
-    checker = _Checker(raw, context)
+    return RawDataset(raw, parts)
+
+
+def check_dataset(
+    raw: RawDataset, context: Context | None = None, progress: Callable[[str], None] | None = None
+) -> Dataset:
+    """Type and check the tables as read (load_dataset's second half); DatasetError lists what is wrong."""
+    checker = _Checker(raw.tables, context or Context())
     tables = checker.run(progress)
-    return Dataset(tables, parts, checker.zones)
+    return Dataset(tables, raw.parts, checker.zones)
 
 
 def share_dictionaries(raw: dict[str, RawTable]) -> None:
