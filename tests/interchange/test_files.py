@@ -13,14 +13,15 @@ import pyarrow.parquet as pq
 import pytest
 from openpyxl import Workbook
 
+from kefu.interchange.dictionaries import plain
 from kefu.interchange.errors import DatasetError
-from kefu.interchange.files import RawTable, find_tables, read_table
+from kefu.interchange.files import RawTable, find_tables, read_table, read_tables
 from kefu.interchange.schema import TABLES, TABLES_BY_NAME
 from kefu.interchange.validation import load_dataset
 
 FIELDS = ["conversation_id", "shop_id", "buyer_id", "sender", "agent_id", "sent_at", "text"]
 ROWS = [
-    ["c1", "000123", "000456", "buyer", "", "2026-11-20T10:15:02+08:00", "在吗？有\"现货\"吗，急用"],
+    ["c1", "000123", "000456", "buyer", "", "2026-11-20T10:15:02+08:00", '在吗？有"现货"吗，急用'],
     ["c1", "000123", "000456", "agent", "a01", "2026-11-20T02:15:05Z", "有的亲～ 😊\n今天下单今天发"],
     ["c2", "000123", "b-77", "system", "", "2026-11-20 10:16:00", ""],
 ]
@@ -40,8 +41,9 @@ def _expected(rows: list[list[str]]) -> list[dict]:
     return [{k: (v if v != "" else None) for k, v in row.items()} for row in _as_read(rows)]
 
 
-def write_csv(path: Path, rows: list[list[str]], encoding: str = "utf-8", bom: bool = False,
-              fields: list[str] = FIELDS) -> Path:
+def write_csv(
+    path: Path, rows: list[list[str]], encoding: str = "utf-8", bom: bool = False, fields: list[str] = FIELDS
+) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding=encoding, newline="") as fh:
         if bom:
@@ -141,8 +143,11 @@ def test_json_numbers_and_booleans_are_read_as_their_text(tmp_path):
         {"rating_id": "r2", **rating, "score": "neutral", "robot": False, "unknown_field": {"kept": "out"}},
     ]
     (tmp_path / "ratings.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
-    orders = [{"order_id": "000789", "amount": 0.10}, {"order_id": "o2", "amount": 12345678.99},
-              {"order_id": "o3", "amount": 199}]
+    orders = [
+        {"order_id": "000789", "amount": 0.10},
+        {"order_id": "o2", "amount": 12345678.99},
+        {"order_id": "o3", "amount": 199},
+    ]
     (tmp_path / "orders.jsonl").write_text("".join(json.dumps(x) + "\n" for x in orders), encoding="utf-8")
 
     ratings, read_orders = read(tmp_path, "ratings"), read(tmp_path, "orders")
@@ -198,6 +203,41 @@ def test_a_folder_of_parts_reads_as_one_table_in_name_order(tmp_path):
         "messages/part-0002.jsonl line 1",
         "messages/part-0003.parquet row 1 (row group 0)",
     ]
+
+
+@pytest.mark.parametrize("dictionaries", [False, True])
+def test_tables_read_side_by_side_keep_their_rows_in_order(tmp_path, dictionaries):
+    """Every row group is its own task, the largest first: the rows still come back in file order."""
+    many = [
+        [f"c{i % 7}", "000123", f"b{i % 5}", "buyer", "", f"2026-11-20T10:{i % 60:02d}:00Z", ""]
+        for i in range(50)
+    ]
+    write_parquet(tmp_path / "messages" / "part-1.parquet", many[:30], row_group_size=4)
+    write_parquet(tmp_path / "messages" / "part-2.parquet", many[30:], row_group_size=7)
+    (tmp_path / "buyers.jsonl").write_text('{"buyer_id": "b1", "shop_id": "000123"}\n', encoding="utf-8")
+    parts = find_tables(tmp_path, TABLES)
+    specs = [TABLES_BY_NAME["buyers"], TABLES_BY_NAME["messages"]]
+    seen = []
+
+    read = read_tables([(spec, parts[spec.name]) for spec in specs], dictionaries, seen.append)
+
+    assert seen == ["reading buyers", "reading messages"]
+    messages = read["messages"]
+    columns = {
+        name: plain(messages.data.column(name)).to_pylist() for name in ("conversation_id", "buyer_id")
+    }
+    assert columns == {"conversation_id": [r[0] for r in many], "buyer_id": [r[2] for r in many]}
+    assert [(p.first_row, p.rows) for p in messages.parts] == [(0, 30), (30, 20)]
+    assert read["buyers"].data.column("buyer_id").to_pylist() == ["b1"]
+
+
+def test_a_damaged_parquet_part_is_refused_by_name(tmp_path):
+    (tmp_path / "messages.parquet").write_bytes(b"PAR1 not really")
+
+    with pytest.raises(DatasetError) as refused:
+        read(tmp_path)
+
+    assert str(refused.value.problems[0]).startswith("messages.parquet: cannot be read as Parquet")
 
 
 def test_a_table_given_as_a_file_and_a_folder_is_refused(tmp_path):
@@ -309,16 +349,27 @@ def test_xlsx_location_is_the_sheet_row(tmp_path):
 
 def test_parquet_timestamps_keep_their_zone_and_naive_ones_take_the_shops(tmp_path):
     stamps = [datetime(2026, 11, 20, 10, 15, 2, tzinfo=ZoneInfo("Asia/Shanghai"))] * 2
-    messages = pa.table({
-        "conversation_id": ["c1", "c2"], "shop_id": ["s1", "ny"], "buyer_id": ["b1", "b2"],
-        "sender": ["buyer"] * 2,
-        "sent_at": pa.array(stamps, pa.timestamp("ms", "Asia/Shanghai")),
-    })
+    messages = pa.table(
+        {
+            "conversation_id": ["c1", "c2"],
+            "shop_id": ["s1", "ny"],
+            "buyer_id": ["b1", "b2"],
+            "sender": ["buyer"] * 2,
+            "sent_at": pa.array(stamps, pa.timestamp("ms", "Asia/Shanghai")),
+        }
+    )
     pq.write_table(messages, tmp_path / "messages.parquet")
     nine = pa.array([datetime(2026, 11, 20, 9, 0, tzinfo=UTC)] * 2, pa.timestamp("us", "UTC"))
     wall = nine.cast(pa.timestamp("us"))  # a Parquet timestamp without zone: 09:00 on the shop's clock
-    orders = pa.table({"order_id": ["o1", "o2"], "shop_id": ["s1", "ny"], "buyer_id": ["b1", "b2"],
-                       "created_at": wall, "amount": pa.array([1, 2], pa.int64())})
+    orders = pa.table(
+        {
+            "order_id": ["o1", "o2"],
+            "shop_id": ["s1", "ny"],
+            "buyer_id": ["b1", "b2"],
+            "created_at": wall,
+            "amount": pa.array([1, 2], pa.int64()),
+        }
+    )
     pq.write_table(orders, tmp_path / "orders.parquet")
     shop = {"shop_id": "ny", "timezone": "America/New_York"}
     (tmp_path / "shops.jsonl").write_text(json.dumps(shop) + "\n", encoding="utf-8")

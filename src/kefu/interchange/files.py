@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 
 import pyarrow as pa
@@ -98,13 +102,61 @@ def read_table(spec: TableSpec, parts: list[Part], dictionaries: bool = False) -
     chunk with its own dictionary (validation.load_dataset puts them on one, see
     dictionaries.py); other columns and formats come as strings.
     """
+    return read_tables([(spec, parts)], dictionaries)[spec.name]
+
+
+def read_tables(
+    tables: Sequence[tuple[TableSpec, list[Part]]],
+    dictionaries: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, RawTable]:
+    """read_table for several tables, read side by side by a thread per core.
+
+    Each file, and each row group of a Parquet file, is one task, the largest first so that
+    no core is left alone with a big one at the end. Arrow's own threads would decode one
+    file's columns at a time: a few columns of very unequal cost, so a core idled, and small
+    tables waited for the large one (messages at 10 M: 0.65 -> 0.52 s alone).
+    """
+    planned = [
+        (spec, parts, [_plan_reading(part, spec, dictionaries) for part in parts]) for spec, parts in tables
+    ]
+    tasks = sorted(
+        (task for _, _, plans in planned for plan in plans for task in plan), key=lambda t: -t.size
+    )
+    with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+        done = {id(task): pool.submit(task.read) for task in tasks}
+        read = {}
+        for spec, parts, plans in planned:
+            if progress:
+                progress(f"reading {spec.name}")
+            pieces = [_joined([done[id(task)].result() for task in plan]) for plan in plans]
+            read[spec.name] = _stacked(spec, parts, pieces, dictionaries)
+    return read
+
+
+@dataclass
+class _Task:
+    read: Callable[[], pa.Table]
+    size: int  # bytes on disk: which task goes first
+
+
+def _plan_reading(part: Part, spec: TableSpec, dictionaries: bool) -> list[_Task]:
+    """The tasks that read one file; their tables, in order, stacked make the file's table."""
+    if part.fmt == "parquet":
+        return _plan_parquet(part, spec, dictionaries)
+    reader = {"jsonl": _read_jsonl, "csv": _read_csv, "xlsx": _read_xlsx}[part.fmt]
+    return [_Task(lambda: reader(part, spec), part.path.stat().st_size)]
+
+
+def _joined(tables: list[pa.Table]) -> pa.Table:
+    return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+
+
+def _stacked(spec: TableSpec, parts: list[Part], tables: list[pa.Table], dictionaries: bool) -> RawTable:
+    """The parts' tables conformed to the spec and stacked, each part knowing its rows."""
     pieces = []
     offset = 0
-    for part in parts:
-        if part.fmt == "parquet":
-            table = _read_parquet(part, spec, dictionaries)
-        else:
-            table = {"jsonl": _read_jsonl, "csv": _read_csv, "xlsx": _read_xlsx}[part.fmt](part, spec)
+    for part, table in zip(parts, tables, strict=True):
         table = _conform(table, spec, dictionaries)
         part.first_row, part.rows = offset, table.num_rows
         offset += table.num_rows
@@ -278,18 +330,39 @@ def _csv_header(path: Path, encoding: str) -> list[str]:
         return next(csv.reader(fh), [])
 
 
-def _read_parquet(part: Part, spec: TableSpec, dictionaries: bool = False) -> pa.Table:
+def _plan_parquet(part: Part, spec: TableSpec, dictionaries: bool) -> list[_Task]:
+    """A task per row group (the file's footer is read here: a broken file is refused at once)."""
+    # ParquetFile rather than read_table: the latter imports pandas (0.4 s) on first use.
+    # A one-column key's values are all different: a dictionary of them would only cost
+    # hashing. A column of a longer key repeats (a buyer in several shops) and is coded.
+    coded = [f.name for f in spec.fields if f.kind in CODED_KINDS and spec.key != (f.name,)]
+    coded = coded if dictionaries else []
     try:
-        # ParquetFile rather than read_table: the latter imports pandas (0.4 s) on first use.
-        # A one-column key's values are all different: a dictionary of them would only cost
-        # hashing. A column of a longer key repeats (a buyer in several shops) and is coded.
-        coded = [f.name for f in spec.fields if f.kind in CODED_KINDS and spec.key != (f.name,)]
-        coded = coded if dictionaries else []
         parquet = pq.ParquetFile(part.path, read_dictionary=coded)
         present = set(parquet.schema_arrow.names)
-        return parquet.read(columns=[name for name in spec.names if name in present])
+        columns = [name for name in spec.names if name in present]
+        if parquet.metadata.num_row_groups == 0:
+            empty = parquet.read(columns=columns)
+            return [_Task(lambda: empty, 0)]
     except (pa.ArrowInvalid, OSError) as exc:
-        raise DatasetError([Problem(part.label, None, f"cannot be read as Parquet: {exc}")]) from None
+        raise _not_parquet(part, exc) from None
+    metadata = parquet.metadata
+
+    def row_group(index: int) -> pa.Table:
+        try:  # a file object per thread; the footer is parsed once
+            group = pq.ParquetFile(part.path, metadata=metadata, read_dictionary=coded)
+            return group.read_row_group(index, columns=columns, use_threads=False)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise _not_parquet(part, exc) from None
+
+    return [
+        _Task(partial(row_group, index), metadata.row_group(index).total_byte_size)
+        for index in range(metadata.num_row_groups)
+    ]
+
+
+def _not_parquet(part: Part, exc: Exception) -> DatasetError:
+    return DatasetError([Problem(part.label, None, f"cannot be read as Parquet: {exc}")])
 
 
 def _read_xlsx(part: Part, spec: TableSpec) -> pa.Table:

@@ -18,7 +18,7 @@ from kefu.interchange.conversions import BadValue, blank_to_null, convert, missi
 from kefu.interchange.dictionaries import BLOCK, first_of, is_dictionary, is_value, shared_dictionary, whole
 from kefu.interchange.dictionaries import codes as value_codes_of
 from kefu.interchange.errors import DatasetError, Problem
-from kefu.interchange.files import Part, RawTable, find_tables, read_table, release_unused_memory
+from kefu.interchange.files import Part, RawTable, find_tables, read_tables, release_unused_memory
 from kefu.interchange.schema import SHOP_VIA_ORDER, TABLES
 
 MAX_PROBLEMS = 50
@@ -95,11 +95,7 @@ def read_dataset(
                 )
             ]
         )
-    raw: dict[str, RawTable] = {}
-    for name, table_parts in parts.items():
-        if progress:
-            progress(f"reading {name}")
-        raw[name] = read_table(next(s for s in specs if s.name == name), table_parts, dictionaries)
+    raw = read_tables([(s, parts[s.name]) for s in specs if s.name in parts], dictionaries, progress)
     release_unused_memory()
     if dictionaries:
         share_dictionaries(raw)
