@@ -208,3 +208,23 @@ def test_messages_without_ids_repeat_nothing_and_a_repeated_id_is_refused(tmp_pa
     plain = problems(tmp_path / "bad", dictionaries=False)
     assert [(p.where, p.field) for p in plain] == [("messages.parquet row 4 (row group 1)", "message_id")]
     assert problems(tmp_path / "bad", dictionaries=True) == plain
+
+
+def test_repeats_among_few_or_far_apart_codes():
+    from kefu.interchange.validation import repeats
+
+    assert not repeats(np.array([-1, 0, 3, 2]))  # counted
+    assert repeats(np.array([-1, 3, 0, 3]))
+    assert not repeats(np.array([5, 10**12, 7]))  # sorted
+    assert repeats(np.array([10**12, 5, 10**12]))
+    assert not repeats(np.array([], dtype=np.int64))
+
+
+def test_key_codes_of_several_columns_are_equal_exactly_when_every_column_is():
+    from kefu.interchange.validation import dense, key_codes
+
+    times = pa.chunked_array([pa.array(np.array([0, 2**40, 0, 2**40, 0], dtype=np.int64))])
+    names = pa.chunked_array([pa.array(["a", "b", "a", "a", None])])
+    codes = key_codes([times, names, times])
+    assert codes[0] == codes[2] and len(set(codes.tolist())) == 4
+    assert sorted(set(dense(codes).tolist())) == [0, 1, 2, 3]

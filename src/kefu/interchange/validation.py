@@ -22,6 +22,7 @@ from kefu.interchange.files import Part, RawTable, find_tables, read_tables, rel
 from kefu.interchange.schema import SHOP_VIA_ORDER, TABLES
 
 MAX_PROBLEMS = 50
+Found = tuple[str, int | None, str | None, str, int]  # a problem's table, row, field, message, rows like it
 
 
 @dataclass
@@ -175,9 +176,14 @@ class _Checker:
                 progress(f"checking {spec.name}")
             typed[spec.name] = self._typed(spec.name)
         if not self.problems:
-            self._check_messages(typed["messages"])
-            for name, table in typed.items():
-                self._check_unique_keys(name, table)
+            # Side by side: the checks are numpy and Arrow passes that let go of the GIL. Their
+            # problems are listed in a fixed order all the same.
+            with ThreadPoolExecutor(2) as pool:
+                checks = [pool.submit(self._check_messages, typed["messages"])]
+                checks += [pool.submit(self._check_unique_keys, name, table) for name, table in typed.items()]
+                for check in checks:
+                    for found in check.result():
+                        self.problem(*found)
         if self.problems:
             raise DatasetError(self.problems)
         return typed
@@ -251,11 +257,12 @@ class _Checker:
             columns["text"] = columns["text"].fill_null("")
         return pa.table(columns)
 
-    def _check_messages(self, messages: pa.Table) -> None:
+    def _check_messages(self, messages: pa.Table) -> list[Found]:
+        found: list[Found] = []
         rows = agent_rows_without_agent(messages["sender"], messages["agent_id"])
         if len(rows):
-            self.problem(
-                "messages", int(rows[0]), "agent_id", "an agent message needs the agent's id", len(rows)
+            found.append(
+                ("messages", int(rows[0]), "agent_id", "an agent message needs the agent's id", len(rows))
             )
         conversations, first = first_rows(messages["conversation_id"])
         for column in ("shop_id", "buyer_id"):
@@ -266,24 +273,29 @@ class _Checker:
                 conversation = messages["conversation_id"][row].as_py()
                 earlier_row = int(first[conversations[row]])
                 earlier = self.raw["messages"].locate(earlier_row)
-                self.problem(
-                    "messages",
-                    row,
-                    column,
-                    f"conversation {conversation!r} already has {column} {values[earlier_row].as_py()!r} "
-                    f"(at {earlier}), here {values[row].as_py()!r}",
-                    len(differs),
+                found.append(
+                    (
+                        "messages",
+                        row,
+                        column,
+                        f"conversation {conversation!r} already has {column} {values[earlier_row].as_py()!r} "
+                        f"(at {earlier}), here {values[row].as_py()!r}",
+                        len(differs),
+                    )
                 )
+        return found
 
-    def _check_unique_keys(self, name: str, table: pa.Table) -> None:
+    def _check_unique_keys(self, name: str, table: pa.Table) -> list[Found]:
         spec = self.raw[name].spec
         if not spec.key or table.num_rows == 0:
-            return
+            return []
         codes = key_codes([table[k] for k in spec.key])
         # messages' key (message_id) may be left out: rows without one repeat nothing.
         present = codes >= 0 if name == "messages" else None
         if not repeats(codes if present is None or present.all() else codes[present]):
-            return  # the usual case: the rows below are looked for only in a file that is refused
+            return []  # the usual case: the rows below are looked for only in a file that is refused
+        if len(spec.key) > 1:
+            codes = dense(codes)
         first = first_of(codes)
         repeated = np.flatnonzero(first[codes] != np.arange(len(codes)))
         if present is not None:
@@ -291,7 +303,7 @@ class _Checker:
         row = int(repeated[0])
         original = self.raw[name].locate(int(first[codes[row]]))
         label = " + ".join(spec.key)
-        self.problem(name, row, spec.key[0], f"{label} repeats the row at {original}", len(repeated))
+        return [(name, row, spec.key[0], f"{label} repeats the row at {original}", len(repeated))]
 
 
 def agent_rows_without_agent(senders: pa.ChunkedArray, agent_ids: pa.ChunkedArray) -> np.ndarray:
@@ -305,19 +317,32 @@ def agent_rows_without_agent(senders: pa.ChunkedArray, agent_ids: pa.ChunkedArra
 
 
 def key_codes(columns: list[pa.ChunkedArray]) -> np.ndarray:
-    """Per row, a code that is equal exactly when every key column is: one for a key of one column,
-    else the columns' codes combined (a time compares as the instant). -1: no value (one column)."""
+    """Per row, a code that is equal exactly when every key column is: one column's codes (-1: no
+    value), or the columns' codes combined (a time compares as the instant), where a null is a value
+    of its own. Combined codes are not dense (dense() numbers them), which saves hashing them."""
     codes = value_codes_of(columns[0])
     for column in columns[1:]:
-        more = value_codes_of(column).astype(np.int64) + 1  # a null (-1) is a value of its own here
-        pairs = (codes.astype(np.int64) + 1) * (int(more.max()) + 1) + more
-        codes = value_codes_of(pa.array(pairs))  # dense again: the next product stays in int64
+        more = value_codes_of(column).astype(np.int64) + 1
+        width = int(more.max()) + 1
+        if int(codes.max()) + 2 > np.iinfo(np.int64).max // width:
+            codes = dense(codes)  # numbered from 0 again, so that the product fits
+        codes = (codes.astype(np.int64) + 1) * width + more
     return codes
 
 
+def dense(codes: np.ndarray) -> np.ndarray:
+    """The same equalities, numbered from 0 in the order the codes first appear (int32)."""
+    return value_codes_of(pa.array(codes))
+
+
 def repeats(codes: np.ndarray) -> bool:
-    """Does a code occur twice? Codes are dense (0 to the number of distinct values), -1 for null."""
-    return bool(np.bincount(codes + 1).max() > 1) if len(codes) else False
+    """Does a code occur twice? Codes are -1 (null) or more: counted when they are few, else sorted."""
+    if not len(codes):
+        return False
+    if int(codes.max()) < 4 * len(codes):
+        return bool(np.bincount(codes + 1).max() > 1)
+    ordered = np.sort(codes)
+    return bool((ordered[1:] == ordered[:-1]).any())
 
 
 def first_rows(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
