@@ -29,6 +29,10 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 # glibc's mallopt parameters (malloc.h)
 _M_TRIM_THRESHOLD = -1
@@ -98,7 +102,7 @@ def _keep_freed_memory(keep: bool) -> bool:
     )
 
 
-def _arrow_on_glibc():
+def _arrow_on_glibc() -> pa.MemoryPool | None:
     """Arrow's default pool set to the system allocator (glibc's malloc); returns the pool it had,
     or None where it is left alone: the user chose one (ARROW_DEFAULT_MEMORY_POOL) or it is glibc already."""
     if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
