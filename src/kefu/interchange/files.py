@@ -126,11 +126,15 @@ def read_tables(
     with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
         done = {id(task): pool.submit(task.read) for task in tasks}
         read = {}
-        for spec, parts, plans in planned:
-            if progress:
-                progress(f"reading {spec.name}")
-            pieces = [_joined([done[id(task)].result() for task in plan]) for plan in plans]
-            read[spec.name] = _stacked(spec, parts, pieces, dictionaries)
+        try:
+            for spec, parts, plans in planned:
+                if progress:
+                    progress(f"reading {spec.name}")
+                pieces = [_joined([done[id(task)].result() for task in plan]) for plan in plans]
+                read[spec.name] = _stacked(spec, parts, pieces, dictionaries)
+        except BaseException:
+            pool.shutdown(cancel_futures=True)  # a refused file: the rest is not read for nothing
+            raise
     return read
 
 
