@@ -28,6 +28,10 @@ def get_settings():
     return settings()
 
 
+def _default_zone() -> str:
+    return get_settings().default_timezone
+
+
 def _engine(db_url: str | None):
     from kefu.store.engine import make_engine
     from kefu.store.migrate import upgrade
@@ -83,7 +87,7 @@ def import_command(folder: Path, db_url: str | None) -> None:
     try:
         with _progress(30, "importing") as step:
             summary = do_import(
-                engine, folder, actor="cli", default_zone=get_settings().default_timezone, progress=step
+                engine, folder, actor="cli", default_zone=_default_zone(), progress=step
             )
     except DatasetError as exc:
         click.echo(f"kefu import: {folder} was refused; nothing was stored.", err=True)
@@ -240,9 +244,8 @@ def report_command(
     try:
         with ThreadPoolExecutor(1) as pool, _progress(30, "report") as step:
             # The files are read while the settings, Ibis and the metric modules load (0.7 s).
-            zone_setting = lambda: get_settings().default_timezone  # noqa: E731
-            reading = pool.submit(read_folder, folder, zone, zone_setting, step) if folder else None
-            default_zone = zone_setting()
+            reading = pool.submit(read_folder, folder, zone, _default_zone, step) if folder else None
+            default_zone = _default_zone()
             from kefu.analytics.runs import Extras, run_report
 
             extras = Extras(

@@ -124,13 +124,13 @@ def read_tables(
         (task for _, _, plans in planned for plan in plans for task in plan), key=lambda t: -t.size
     )
     with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
-        done = {id(task): pool.submit(task.read) for task in tasks}
+        done = {task: pool.submit(task.read) for task in tasks}
         read = {}
         try:
             for spec, parts, plans in planned:
                 if progress:
                     progress(f"reading {spec.name}")
-                pieces = [_joined([done[id(task)].result() for task in plan]) for plan in plans]
+                pieces = [pa.concat_tables([done[task].result() for task in plan]) for plan in plans]
                 read[spec.name] = _stacked(spec, parts, pieces, dictionaries)
         except BaseException:
             pool.shutdown(cancel_futures=True)  # a refused file: the rest is not read for nothing
@@ -138,7 +138,7 @@ def read_tables(
     return read
 
 
-@dataclass
+@dataclass(eq=False)  # told apart by identity: each is one future in read_tables
 class _Task:
     read: Callable[[], pa.Table]
     size: int  # bytes on disk: which task goes first
@@ -150,10 +150,6 @@ def _plan_reading(part: Part, spec: TableSpec, dictionaries: bool) -> list[_Task
         return _plan_parquet(part, spec, dictionaries)
     reader = {"jsonl": _read_jsonl, "csv": _read_csv, "xlsx": _read_xlsx}[part.fmt]
     return [_Task(lambda: reader(part, spec), part.path.stat().st_size)]
-
-
-def _joined(tables: list[pa.Table]) -> pa.Table:
-    return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
 
 
 def _stacked(spec: TableSpec, parts: list[Part], tables: list[pa.Table], dictionaries: bool) -> RawTable:
