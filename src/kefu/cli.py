@@ -200,10 +200,10 @@ def report_command(
 
       kefu report --data shop-data --from 2026-11-01 --to 2026-11-08 --format xlsx --out week.xlsx
     """
-    from kefu.batch_process import batch_process
+    from kefu.batch_process import ENGINE_THREADS, batch_process
 
     # Before numpy loads; undone when the command returns (tests run it in their own process).
-    click.get_current_context().with_resource(batch_process())
+    kept = click.get_current_context().with_resource(batch_process())
     from concurrent.futures import ThreadPoolExecutor
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -268,6 +268,7 @@ def report_command(
                 channel=channel,
                 extras=extras,
                 reading=reading,
+                duckdb_threads=ENGINE_THREADS if kept else None,
             )
     except DatasetError as exc:
         click.echo(f"kefu report: {folder} was refused.", err=True)

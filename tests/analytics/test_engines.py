@@ -10,8 +10,10 @@ import pytest
 from comparing import differences
 from sqlalchemy import create_engine
 
+from kefu.analytics.engines import make_engine
 from kefu.analytics.period import Period
 from kefu.analytics.runs import run_report
+from kefu.batch_process import ENGINE_THREADS
 from kefu.cli import write_demo_dataset
 from kefu.interchange.importing import do_import
 
@@ -59,6 +61,17 @@ def test_one_shop_is_that_shops_rows_of_the_whole(demo_folder, from_files):
         if table != "period"
     }
     assert differences({"period": from_files["period"], **whole}, alone) == []
+
+
+def test_duckdb_on_one_thread_gives_the_same_values(demo_folder, from_files):
+    """What the command line asks for inside kefu.batch_process: DuckDB with no worker threads."""
+    engine = make_engine("duckdb", duckdb_threads=ENGINE_THREADS)
+    try:
+        assert engine.raw.execute("SELECT current_setting('threads')").fetchall() == [(1,)]
+    finally:
+        engine.close()
+    alone = run_report(PERIOD, folder=demo_folder, duckdb_threads=ENGINE_THREADS).to_json()
+    assert differences(from_files, alone) == []
 
 
 @pytest.mark.slow

@@ -85,10 +85,11 @@ class DuckDBEngine(Engine):
         self.compiled = compiled or CompiledSQL(self.dialect, default_folder())
         self._kept_names: dict[str, int] = {}
         self._loaded: dict[str, pa.Table] = {}
-        self.con = ibis.duckdb.connect()
+        # Settings given at connection: a later SET threads starts the workers again, and DuckDB
+        # trims glibc's heap each time it does (see kefu.batch_process).
+        config = {"threads": int(threads)} if threads else {}
+        self.con = ibis.duckdb.connect(**config)
         self.raw = self.con.con
-        if threads:
-            self.raw.execute(f"SET threads = {int(threads)}")
         if memory_limit:
             self.raw.execute(f"SET memory_limit = '{memory_limit}'")
         # Row order is never relied on within a query result; letting DuckDB drop it saves memory.
@@ -260,9 +261,10 @@ def written_out(data: pa.Table) -> pa.Table:
     return pa.table(columns, names=data.column_names)
 
 
-def make_engine(name: str, store_url: str | None = None) -> Engine:
+def make_engine(name: str, store_url: str | None = None, *, duckdb_threads: int | None = None) -> Engine:
+    """The engine called `name`; `duckdb_threads` caps DuckDB's threads (default: one per core)."""
     if name == "duckdb":
-        return DuckDBEngine()
+        return DuckDBEngine(threads=duckdb_threads)
     if name == "spark":
         return SparkEngine()
     if name == "store":

@@ -46,11 +46,12 @@ def run_report(
     channel: str = "all",
     extras: Extras | None = None,
     reading: Future[FactTables] | None = None,
+    duckdb_threads: int | None = None,
 ) -> Report:
     """The report over a dataset folder or the store, on the chosen engine.
 
     `reading` is `folder` being read already (folders.read_folder; the command line starts it
-    before this module loads).
+    before this module loads). `duckdb_threads` caps DuckDB's threads (kefu.batch_process).
     """
     if (folder is None) == (store_url is None):
         raise ValueError("give either a dataset folder or a store URL")
@@ -61,7 +62,7 @@ def run_report(
         # while to start), and reading is mostly Arrow and numpy, which let go of the GIL.
         if reading is None and folder:
             reading = pool.submit(read_folder, folder, zone, default_zone, progress)
-        engine = make_engine(engine_name, store_url)
+        engine = make_engine(engine_name, store_url, duckdb_threads=duckdb_threads)
         try:
             if isinstance(engine, StoreEngine):
                 tables = store_tables(engine)
