@@ -30,7 +30,7 @@ def attributed_orders(messages: ir.Table, orders: ir.Table) -> ir.Table:
         kind=ibis.literal(0, "int8"),
         agent_id=ibis.ifelse(voiced.sender == "agent", voiced.agent_id, null_s),
         is_agent=voiced.sender == "agent",
-        order_id=null_s,
+        order_id=ibis.null(orders.order_id.type()),
         conversation_id=voiced.conversation_id,
     )
     line_of_orders = orders.select(

