@@ -45,6 +45,10 @@ def _engine(db_url: str | None):
 @contextmanager
 def _progress(total: int, title: str) -> Iterator[Callable[[str], None]]:
     """A progress bar on a terminal; nothing when output goes to a file or a pipe."""
+    if not sys.stderr.isatty():  # rich is not even imported (30 ms before a report starts reading)
+        yield lambda message: None
+        return
+    from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     bar = Progress(
@@ -52,7 +56,7 @@ def _progress(total: int, title: str) -> Iterator[Callable[[str], None]]:
         BarColumn(),
         TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(),
-        disable=not sys.stderr.isatty(),
+        console=Console(stderr=True),  # stdout stays the command's own (and may be a file)
         transient=True,
     )
     with bar:

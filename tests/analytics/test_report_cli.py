@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -113,3 +115,36 @@ def test_the_default_zone_may_be_asked_for_once_the_files_are_read(tmp_path):
     facts = read_folder(folder, None, default_zone)
     assert asked == ["zone"]
     assert facts.shops and {info.zone for info in facts.shops.values()} == {"Europe/Berlin"}
+
+
+def _run_with_stderr(folder: Path, out: Path, stderr: int) -> None:
+    kefu = Path(sys.executable).with_name("kefu")
+    command = [str(kefu), "report", "--data", str(folder), *PERIOD, "--out", str(out)]
+    subprocess.run(command, stdout=subprocess.DEVNULL, stderr=stderr, check=True, timeout=120)
+
+
+def test_a_terminal_sees_the_progress_and_a_pipe_does_not(folder, tmp_path):
+    import os
+    import pty
+
+    leader, follower = pty.openpty()
+    try:
+        _run_with_stderr(folder, tmp_path / "tty.json", follower)
+        os.close(follower)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal's other end is closed: all was read
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(leader)
+    assert b"report" in shown and b"30/30" in shown  # the bar, drawn on stderr
+    piped = tmp_path / "stderr.txt"
+    with piped.open("wb") as sink:
+        _run_with_stderr(folder, tmp_path / "pipe.json", sink.fileno())
+    assert piped.read_bytes() == b""
+    assert (tmp_path / "tty.json").read_bytes() == (tmp_path / "pipe.json").read_bytes()
