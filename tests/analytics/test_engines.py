@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from comparing import differences
 from sqlalchemy import create_engine
@@ -72,6 +74,22 @@ def test_duckdb_on_one_thread_gives_the_same_values(demo_folder, from_files):
         engine.close()
     alone = run_report(PERIOD, folder=demo_folder, duckdb_threads=ENGINE_THREADS).to_json()
     assert differences(from_files, alone) == []
+
+
+def test_a_connection_beside_sees_the_loaded_and_kept_tables_and_runs_at_once():
+    engine = make_engine("duckdb", duckdb_threads=1)
+    try:
+        numbers = engine.load("numbers", pa.table({"n": list(range(100_000))}))
+        kept = engine.keep(numbers.filter(numbers.n % 2 == 0), "even")
+        beside = engine.beside()
+        total = kept.n.sum().name("total").as_table()
+        with ThreadPoolExecutor(2) as pool:
+            here, there = pool.map(lambda e: e.fetch(total)["total"][0].as_py(), [engine, beside])
+        assert here == there == sum(range(0, 100_000, 2))
+        beside.close()
+        assert engine.fetch(total)["total"][0].as_py() == here  # its own connection is still open
+    finally:
+        engine.close()
 
 
 @pytest.mark.slow

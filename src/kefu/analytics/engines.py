@@ -10,6 +10,7 @@ Arrow tables (or store queries) into such tables, keeps intermediate results, an
 
 from __future__ import annotations
 
+import copy
 import itertools
 import os
 from abc import ABC, abstractmethod
@@ -65,6 +66,11 @@ class Engine(ABC):
         engine keeps it (DuckDB reads Arrow tables in place); else None."""
         return None
 
+    def beside(self) -> Engine | None:
+        """An engine over the same tables whose queries may run on another thread while this one's
+        do (close it when done), or None where a connection cannot be shared so."""
+        return None
+
     @abstractmethod
     def close(self) -> None:
         """Release the engine's connections."""
@@ -85,6 +91,7 @@ class DuckDBEngine(Engine):
         self.compiled = compiled or CompiledSQL(self.dialect, default_folder())
         self._kept_names: dict[str, int] = {}
         self._loaded: dict[str, pa.Table] = {}
+        self._twin = False  # a second connection to another engine's database (beside)
         # Settings given at connection: a later SET threads starts the workers again, and DuckDB
         # trims glibc's heap each time it does (see kefu.batch_process).
         config = {"threads": int(threads)} if threads else {}
@@ -128,13 +135,29 @@ class DuckDBEngine(Engine):
         return expr.__pyarrow_result__(result, data_mapper=_result_mapper())
 
     def _create(self, name: str, sql: str) -> None:
-        self.raw.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {sql}')
+        # A table of the (in-memory) database, not a temporary one: connections beside see it.
+        self.raw.execute(f'CREATE OR REPLACE TABLE "{name}" AS {sql}')
 
     def _table(self, name: str) -> ir.Table:
         return self.con.table(name)
 
+    def beside(self) -> DuckDBEngine:
+        """A second connection to the same database. It sees the kept tables and is given the loaded
+        ones (DuckDB registers Arrow tables per connection). It fetches only: what it would keep or
+        load goes through the Ibis backend, whose connection is this engine's."""
+        twin = copy.copy(self)
+        twin.raw = self.raw.cursor()
+        twin._loaded = dict(self._loaded)
+        twin._twin = True
+        for name, data in twin._loaded.items():
+            twin.raw.register(name, data)
+        return twin
+
     def close(self) -> None:
-        self.con.disconnect()
+        if self._twin:
+            self.raw.close()
+        else:
+            self.con.disconnect()
 
 
 class StoreEngine(Engine):

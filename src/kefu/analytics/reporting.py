@@ -129,8 +129,13 @@ def build_report(
     orders, items, refunds = facts.get("orders"), facts.get("order_items"), facts.get("refunds")
     ratings = facts.get("ratings")
     rows = Rows(list(scoped.zones))
-
-    with ThreadPoolExecutor(1) as pool:
+    credited = credited_orders(engine, facts) if orders is not None else None
+    # Refunds and products are worked out on a second connection beside the rest where the engine
+    # has one (DuckDB): each connection runs its queries on its own thread. Their rows are apart
+    # until both are done (no metric is written by both).
+    beside = engine.beside() if orders is not None else None
+    refund_rows = Rows(rows.shop_ids)
+    with ThreadPoolExecutor(1) as pool, ThreadPoolExecutor(1) as second:
         # The period's turn and message figures, where numpy computes them (period_arrays), are
         # worked out beside the engine's queries for the rest: both let go of the GIL. Each
         # metric is written by one step, so the order of the steps does not change the rows.
@@ -140,34 +145,44 @@ def build_report(
             for name, figures in numpy_figures.items()
             if (arrays := period_arrays(engine, unscoped, scoped, name)) is not None
         }
-        bot_metrics(engine, bot_conversations_of(facts), bounds, rows)
-        if orders is not None:
-            step("attributing orders")
-            credited = credited_orders(engine, facts)
-            sales_metrics(engine, credited, refunds, bounds, rows)
-            step("orders")
-            order_metrics(engine, credited, bounds, rows)
-            step("refunds")
-            refund_metrics(engine, orders, items, refunds, bounds, rows)
-            if items is not None:
-                for key, values in product_orders(engine, credited, items, bounds).items():
-                    if key in rows.products:
-                        rows.products[key].update(values)
-        if ratings is not None:
-            step("satisfaction")
-            rated = engine.fetch(satisfaction.ratings_in_period(ratings, facts.get("buyers"), bounds))
-            per_agent, per_shop = satisfaction.satisfaction_rows(rated)
-            for key, values in per_agent.items():
-                rows.agent(key).update(values)
-            for key, values in per_shop.items():
-                rows.shop(key).update(values)
-        if facts.get("reviews") is not None:
-            step("reviews")
-            review_metrics(engine, facts["reviews"], bounds, rows)
-        step("turns and response times")
-        response_metrics_of(engine, scoped, rows, ahead.get("turns"))
-        step("served buyers")
-        wrote = served_metrics_of(engine, scoped, rows, ahead.get("messages"))
+        refunds_done = None
+        try:
+            if orders is not None:
+                arguments = (orders, items, refunds, credited, bounds, refund_rows)
+                if beside is not None:
+                    refunds_done = second.submit(refund_and_product_metrics, beside, *arguments)
+                else:
+                    refund_and_product_metrics(engine, *arguments)
+            bot_metrics(engine, bot_conversations_of(facts), bounds, rows)
+            if orders is not None:
+                step("attributing orders")
+                sales_metrics(engine, credited, refunds, bounds, rows)
+                step("orders")
+                order_metrics(engine, credited, bounds, rows)
+            if ratings is not None:
+                step("satisfaction")
+                rated = engine.fetch(satisfaction.ratings_in_period(ratings, facts.get("buyers"), bounds))
+                per_agent, per_shop = satisfaction.satisfaction_rows(rated)
+                for key, values in per_agent.items():
+                    rows.agent(key).update(values)
+                for key, values in per_shop.items():
+                    rows.shop(key).update(values)
+            if facts.get("reviews") is not None:
+                step("reviews")
+                review_metrics(engine, facts["reviews"], bounds, rows)
+            step("turns and response times")
+            response_metrics_of(engine, scoped, rows, ahead.get("turns"))
+            step("served buyers")
+            wrote = served_metrics_of(engine, scoped, rows, ahead.get("messages"))
+            if refunds_done is not None:
+                step("refunds")
+                refunds_done.result()
+        finally:
+            if beside is not None:
+                if refunds_done is not None:
+                    refunds_done.exception()  # its queries are over before its connection closes
+                beside.close()
+    rows.merge(refund_rows)
     if facts.get("rating_invitations") is not None:
         step("rating invitations")
         invitations = facts["rating_invitations"]
@@ -187,6 +202,23 @@ def build_report(
             for (s, p), v in sorted(rows.products.items())
         ],
     )
+
+
+def refund_and_product_metrics(
+    engine: Engine,
+    orders: ir.Table,
+    items: ir.Table | None,
+    refunds: ir.Table | None,
+    credited: ir.Table,
+    bounds: ir.Table,
+    rows: Rows,
+) -> None:
+    """refund_metrics, then each product's orders (product_orders) on the product rows it made."""
+    refund_metrics(engine, orders, items, refunds, bounds, rows)
+    if items is not None:
+        for key, values in product_orders(engine, credited, items, bounds).items():
+            if key in rows.products:
+                rows.products[key].update(values)
 
 
 def turn_table(engine: Engine, facts: dict[str, ir.Table]) -> ir.Table:

@@ -28,6 +28,15 @@ class Rows:
     def product(self, key: tuple[str, str]) -> dict:
         return self.products.setdefault(key, {})
 
+    def merge(self, other: Rows) -> None:
+        """Add what `other` holds, filled by steps of their own (no metric is in both)."""
+        for key, values in other.agents.items():
+            self.agent(key).update(values)
+        for key, values in other.shops.items():
+            self.shop(key).update(values)
+        for key, values in other.products.items():
+            self.product(key).update(values)
+
     def put(self, group: list[str], row: dict) -> dict:
         """The row for the group keys found in a result row (agent, shop or product)."""
         key = tuple(row[g] for g in group)
