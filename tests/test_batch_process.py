@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from kefu.batch_process import batch_process
+from kefu.batch_process import batch_process, prefault_heap
 
 glibc = pytest.mark.skipif(
     not sys.platform.startswith("linux") or os.confstr("CS_GNU_LIBC_VERSION") is None, reason="glibc only"
@@ -73,3 +73,27 @@ def test_put_back_when_the_work_fails():
     with pytest.raises(RuntimeError), batch_process():
         raise RuntimeError("bad input")
     assert gc.isenabled()
+
+
+def faults() -> int:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+@glibc
+def test_the_prefaulted_heap_serves_the_next_blocks_without_faults():
+    import time
+
+    assert not prefault_heap(64 * 2**20)  # outside: glibc would give the pages back
+    with batch_process():
+        before = resident_mb()
+        assert prefault_heap(64 * 2**20)
+        deadline = time.monotonic() + 10
+        while resident_mb() - before < 56 and time.monotonic() < deadline:
+            time.sleep(0.02)  # the thread faults the pages in
+        assert resident_mb() - before >= 56
+        start = faults()
+        block = np.ones(48 * 2**20 // 8)  # 12k pages, taken from the heap's prefaulted top
+        assert faults() - start < 1000
+        del block

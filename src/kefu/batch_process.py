@@ -26,6 +26,12 @@ report's queries aggregate orders, refunds and ratings, a few hundred thousand r
 work over messages is numpy's and Arrow's. Five alternated pairs at 10 M: median 4.09 -> 3.65 s,
 page faults 453k -> 381k.
 
+Once DuckDB has started (it trims the heap as it starts), the command grows the heap by what the
+report will still allocate and faults those pages in on a thread of the lowest priority
+(prefault_heap): the cores are idle for moments between the report's steps, and a page faulted
+in then costs the report nothing when it takes it. Six alternated pairs at 10 M: median 3.71 ->
+3.60 s (600 MB); eight more: 3.83 -> 3.74 s.
+
 Never hold it around a long-running server: it would keep its peak memory for good.
 """
 
@@ -35,6 +41,7 @@ import ctypes
 import gc
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -49,6 +56,10 @@ _M_ARENA_MAX = -8
 _KEEP_UP_TO = 2**31 - 1  # mallopt takes an int: free heap top kept up to 2 GiB
 _GLIBC_MMAP_MAX = 65536  # glibc's defaults
 _GLIBC_TRIM_THRESHOLD = 128 * 1024
+_MADV_POPULATE_WRITE = 23  # Linux 5.14: fault the pages of a range in, as writing them would
+_PREFAULT_STEP = 256 * 1024  # bytes faulted in by one call: the stop flag is looked at between calls
+_prefaulting: list[threading.Event] = []  # set to stop the threads prefault_heap started
+_keeping = False  # inside batch_process, and glibc keeps what is freed
 # DuckDB's threads inside a batch process: none of its workers, whose idle trims undo the keeping.
 ENGINE_THREADS = 1
 
@@ -68,11 +79,15 @@ def batch_process() -> Iterator[bool]:
     if blas:
         os.environ["OPENBLAS_NUM_THREADS"] = "1"
     huge = _numpy_huge_pages(False)
-    kept = _keep_freed_memory(True)
+    global _keeping
+    kept = _keeping = _keep_freed_memory(True)
     arrow_pool = _arrow_on_glibc() if kept else None
     try:
         yield kept
     finally:
+        _keeping = False
+        while _prefaulting:
+            _prefaulting.pop().set()
         if arrow_pool is not None:
             import pyarrow as pa
 
@@ -136,3 +151,40 @@ def _numpy_huge_pages(wanted: bool) -> bool | None:
         except ImportError:
             return None
     return bool(_set_madvise_hugepage(wanted))
+
+
+def prefault_heap(size: int) -> bool:
+    """Grow glibc's heap by `size` bytes and fault its pages in on a thread of the lowest priority,
+    inside batch_process (the heap keeps what is freed there); False where that cannot be done.
+
+    The block is freed at once: it is the heap's free top, which the next allocations take. The
+    thread only asks the kernel for pages (madvise); pages in use by then are left as they are.
+    It stops when batch_process ends.
+    """
+    if size <= 0 or not _keeping:  # elsewhere glibc would hand the pages back
+        return False
+    try:
+        libc = ctypes.CDLL(None)
+        malloc, free, madvise = libc.malloc, libc.free, libc.madvise
+    except (OSError, AttributeError):
+        return False
+    malloc.restype, malloc.argtypes = ctypes.c_void_p, (ctypes.c_size_t,)
+    free.restype, free.argtypes = None, (ctypes.c_void_p,)
+    madvise.restype, madvise.argtypes = ctypes.c_int, (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+    block = malloc(size)
+    if not block:
+        return False
+    free(block)
+    page = os.sysconf("SC_PAGE_SIZE")
+    start, stop = -(-block // page) * page, (block + size) // page * page
+    stopped = threading.Event()
+
+    def populate() -> None:
+        os.setpriority(os.PRIO_PROCESS, 0, 19)  # this thread only (Linux): the report's threads come first
+        for at in range(start, stop, _PREFAULT_STEP):
+            if stopped.is_set() or madvise(at, min(_PREFAULT_STEP, stop - at), _MADV_POPULATE_WRITE):
+                return  # done with, or a kernel without MADV_POPULATE_WRITE
+
+    _prefaulting.append(stopped)
+    threading.Thread(target=populate, name="kefu-prefault", daemon=True).start()
+    return True

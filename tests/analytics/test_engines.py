@@ -72,7 +72,11 @@ def test_duckdb_on_one_thread_gives_the_same_values(demo_folder, from_files):
         assert engine.raw.execute("SELECT current_setting('threads')").fetchall() == [(1,)]
     finally:
         engine.close()
-    alone = run_report(PERIOD, folder=demo_folder, duckdb_threads=ENGINE_THREADS).to_json()
+    engine = make_engine("duckdb", duckdb_threads=ENGINE_THREADS)
+    try:
+        alone = run_report(PERIOD, folder=demo_folder, engine=engine).to_json()
+    finally:
+        engine.close()
     assert differences(from_files, alone) == []
 
 

@@ -46,12 +46,13 @@ def run_report(
     channel: str = "all",
     extras: Extras | None = None,
     reading: Future[FactTables] | None = None,
-    duckdb_threads: int | None = None,
+    engine: Engine | None = None,
 ) -> Report:
     """The report over a dataset folder or the store, on the chosen engine.
 
     `reading` is `folder` being read already (folders.read_folder; the command line starts it
-    before this module loads). `duckdb_threads` caps DuckDB's threads (kefu.batch_process).
+    before this module loads). `engine` is one the caller made, and closes (otherwise the
+    engine called `engine_name` is made and closed here).
     """
     if (folder is None) == (store_url is None):
         raise ValueError("give either a dataset folder or a store URL")
@@ -62,7 +63,9 @@ def run_report(
         # while to start), and reading is mostly Arrow and numpy, which let go of the GIL.
         if reading is None and folder:
             reading = pool.submit(read_folder, folder, zone, default_zone, progress)
-        engine = make_engine(engine_name, store_url, duckdb_threads=duckdb_threads)
+        owned = engine is None
+        if engine is None:
+            engine = make_engine(engine_name, store_url)
         try:
             if isinstance(engine, StoreEngine):
                 tables = store_tables(engine)
@@ -75,7 +78,8 @@ def run_report(
                 engine, tables, shops, groups, period, zone or default_zone, shop_id, progress, extras
             )
         finally:
-            engine.close()
+            if owned:
+                engine.close()
 
 
 def report_on(
