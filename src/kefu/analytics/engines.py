@@ -20,6 +20,7 @@ import ibis
 import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import pyarrow as pa
+from ibis.backends import BaseBackend
 
 from kefu.analytics.compiled_sql import CompiledSQL, NotCacheable, default_folder
 
@@ -91,25 +92,38 @@ class DuckDBEngine(Engine):
         self.compiled = compiled or CompiledSQL(self.dialect, default_folder())
         self._kept_names: dict[str, int] = {}
         self._loaded: dict[str, pa.Table] = {}
-        self._twin = False  # a second connection to another engine's database (beside)
+        self._backend: BaseBackend | None = None
+        import duckdb
+
         # Settings given at connection: a later SET threads starts the workers again, and DuckDB
         # trims glibc's heap each time it does (see kefu.batch_process).
         config = {"threads": int(threads)} if threads else {}
-        self.con = ibis.duckdb.connect(**config)
-        self.raw = self.con.con
+        self.raw = duckdb.connect(":memory:", config=config)
+        # What Ibis's backend sets on a connection it opens (times in UTC, no Python variables
+        # read as tables), set here as the backend is made only when first wanted (con).
+        self.raw.execute("SET TimeZone = 'UTC'")
+        self.raw.execute("SET python_enable_replacements = false")
         if memory_limit:
             self.raw.execute(f"SET memory_limit = '{memory_limit}'")
         # Row order is never relied on within a query result; letting DuckDB drop it saves memory.
         self.raw.execute("SET preserve_insertion_order = false")
 
+    @property
+    def con(self) -> BaseBackend:
+        """Ibis's DuckDB backend over this connection, made when an expression must be compiled or
+        run by Ibis itself: its modules take 0.1 s to import, which a report over cached SQL skips."""
+        if self._backend is None:
+            self._backend = ibis.duckdb.from_connection(self.raw)
+        return self._backend
+
     def load(self, name: str, data: pa.Table) -> ir.Table:
         self.raw.register(name, data)
         self._loaded[name] = data
-        return self.con.table(name)
+        return _named_table(name, ibis.Schema.from_pyarrow(data.schema))
 
     def loaded(self, table: ir.Table) -> pa.Table | None:
         node = table.op()
-        return self._loaded.get(node.name) if isinstance(node, ops.DatabaseTable) else None
+        return self._loaded.get(node.name) if isinstance(node, ops.UnboundTable) else None
 
     def _name_for(self, expr: ir.Table, hint: str) -> str:
         """A name from the expression and how often this engine kept it before, not from a counter
@@ -124,15 +138,20 @@ class DuckDBEngine(Engine):
 
     def compile(self, expr: ir.Table) -> str:
         table = expr.as_table()
-        return self.compiled.sql(table.op(), lambda: self.con.compile(table))
+        return self.compiled.sql(table.op(), lambda: str(ibis.to_sql(table, dialect=self.dialect)))
 
     def fetch(self, expr: ir.Table) -> pa.Table:
         """What `expr.to_pyarrow()` gives, with the SQL from the cache when it is there."""
         node = expr.op()
         if node.find((ops.InMemoryTable, ops.ScalarUDF, ops.AggUDF)) or expr.as_table().schema().geospatial:
-            return expr.to_pyarrow()  # Ibis registers these (or loads an extension) as it runs them
+            return self.con.to_pyarrow(expr)  # Ibis registers these (or loads an extension) as it runs them
         result = self.raw.sql(self.compile(expr)).to_arrow_table()
         return expr.__pyarrow_result__(result, data_mapper=_result_mapper())
+
+    def keep(self, expr: ir.Table, hint: str = "kept") -> ir.Table:
+        name = self._name_for(expr, hint)
+        self._create(name, self.compile(expr))
+        return _named_table(name, expr.schema())  # DuckDB keeps every type as it is
 
     def _create(self, name: str, sql: str) -> None:
         # A table of the (in-memory) database, not a temporary one: connections beside see it.
@@ -143,21 +162,22 @@ class DuckDBEngine(Engine):
 
     def beside(self) -> DuckDBEngine:
         """A second connection to the same database. It sees the kept tables and is given the loaded
-        ones (DuckDB registers Arrow tables per connection). It fetches only: what it would keep or
-        load goes through the Ibis backend, whose connection is this engine's."""
+        ones (DuckDB registers Arrow tables per connection); what it loads itself is its own."""
         twin = copy.copy(self)
         twin.raw = self.raw.cursor()
         twin._loaded = dict(self._loaded)
-        twin._twin = True
+        twin._backend = None  # its own, over its own connection, if ever wanted
         for name, data in twin._loaded.items():
             twin.raw.register(name, data)
         return twin
 
     def close(self) -> None:
-        if self._twin:
-            self.raw.close()
-        else:
-            self.con.disconnect()
+        self.raw.close()  # a twin's closes its cursor only
+
+
+def _named_table(name: str, schema: ibis.Schema) -> ir.Table:
+    """A table that expressions name in their SQL, as DuckDB holds it (compiled without a backend)."""
+    return ibis.table(schema, name=name)
 
 
 class StoreEngine(Engine):
