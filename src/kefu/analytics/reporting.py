@@ -135,11 +135,13 @@ def build_report(
     # until both are done (no metric is written by both).
     beside = engine.beside() if orders is not None else None
     refund_rows = Rows(rows.shop_ids)
-    with ThreadPoolExecutor(1) as pool, ThreadPoolExecutor(1) as second:
+    numpy_figures = {"turns": timelines.response_figures, "messages": timelines.served_figures}
+    with ThreadPoolExecutor(len(numpy_figures)) as pool, ThreadPoolExecutor(1) as second:
         # The period's turn and message figures, where numpy computes them (period_arrays), are
-        # worked out beside the engine's queries for the rest: both let go of the GIL. Each
-        # metric is written by one step, so the order of the steps does not change the rows.
-        numpy_figures = {"turns": timelines.response_figures, "messages": timelines.served_figures}
+        # worked out beside the engine's queries for the rest, each on a thread of its own (they
+        # were the last to finish one after the other: 7 alternated pairs at 10 M, 3.75 -> 3.66 s).
+        # Numpy, Arrow and DuckDB let go of the GIL. Each metric is written by one step, so the
+        # order of the steps does not change the rows.
         ahead = {
             name: pool.submit(figures, *arrays)
             for name, figures in numpy_figures.items()
