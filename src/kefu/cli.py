@@ -29,7 +29,10 @@ def get_settings():
 
 
 def _default_zone() -> str:
-    return get_settings().default_timezone
+    """Settings.default_timezone, read without loading the settings (kefu.environment)."""
+    from kefu.environment import DEFAULT_TIMEZONE, setting
+
+    return setting("default_timezone", DEFAULT_TIMEZONE)
 
 
 def _engine(db_url: str | None):

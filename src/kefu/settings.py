@@ -10,6 +10,8 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from kefu.environment import DEFAULT_TIMEZONE, PREFIX
+
 DEV_SECRET = "dev-only-secret-change-me"
 
 
@@ -21,7 +23,7 @@ def default_data_dir() -> Path:
 class Settings(BaseSettings):
     """kefu's settings; each field's description is its help text (docs/settings.md lists them)."""
 
-    model_config = SettingsConfigDict(env_prefix="KEFU_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=PREFIX, extra="ignore")
 
     data_dir: Path = Field(
         default_factory=default_data_dir, description="Folder for the SQLite database and uploads."
@@ -36,7 +38,9 @@ class Settings(BaseSettings):
         description="Signs session cookies and CSRF tokens. Must be set outside development.",
     )
     env: str = Field(default="development", description="development or production.")
-    default_timezone: str = Field(default="Asia/Shanghai", description="Time zone of a shop that names none.")
+    default_timezone: str = Field(
+        default=DEFAULT_TIMEZONE, description="Time zone of a shop that names none."
+    )
     default_language: str = Field(
         default="zh-CN", description="UI language when the user chose none: zh-CN or en."
     )
