@@ -29,8 +29,8 @@ page faults 453k -> 381k.
 Once DuckDB has started (it trims the heap as it starts), the command grows the heap by what the
 report will still allocate and faults those pages in on a thread of the lowest priority
 (prefault_heap): the cores are idle for moments between the report's steps, and a page faulted
-in then costs the report nothing when it takes it. Six alternated pairs at 10 M: median 3.71 ->
-3.60 s (600 MB); eight more: 3.83 -> 3.74 s.
+in then costs the report nothing when it takes it. Eight alternated pairs at 10 M: median 3.58
+-> 3.50 s with 536 MB; 1 GiB, which brings the heap to the report's peak: 3.67 -> 3.35 s.
 
 Never hold it around a long-running server: it would keep its peak memory for good.
 """
