@@ -53,7 +53,8 @@ def _report_heap(folder: Path) -> int:
     size = 0
     for path in folder.rglob("*"):
         if path.is_file():
-            size += path.stat().st_size * 8 if path.suffix == ".parquet" else path.stat().st_size // 2
+            on_disk = path.stat().st_size
+            size += on_disk * 8 if path.suffix == ".parquet" else on_disk // 2
     free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     size = min(size, 1 << 30, free // 8)
     return size if size >= 64 << 20 else 0

@@ -44,14 +44,14 @@ class Engine(ABC):
         """Store the result of `sql` as a temporary table called `name`."""
 
     @abstractmethod
-    def _table(self, name: str) -> ir.Table: ...
+    def _table(self, name: str, schema: ibis.Schema) -> ir.Table:
+        """The table `_create` made, read back with the types `schema` gives."""
 
     def keep(self, expr: ir.Table, hint: str = "kept") -> ir.Table:
         """Compute `expr` once, so that several later expressions read the result instead of redoing it."""
         name = self._name_for(expr, hint)
         self._create(name, self.compile(expr))
-        # SQLite has no boolean type: read the kept table back with the types the expression had.
-        return self._table(name).cast(expr.schema())
+        return self._table(name, expr.schema())
 
     def _name_for(self, expr: ir.Table, hint: str) -> str:
         return f"{hint}_{next(_names)}"
@@ -148,17 +148,12 @@ class DuckDBEngine(Engine):
         result = self.raw.sql(self.compile(expr)).to_arrow_table()
         return expr.__pyarrow_result__(result, data_mapper=_result_mapper())
 
-    def keep(self, expr: ir.Table, hint: str = "kept") -> ir.Table:
-        name = self._name_for(expr, hint)
-        self._create(name, self.compile(expr))
-        return _named_table(name, expr.schema())  # DuckDB keeps every type as it is
-
     def _create(self, name: str, sql: str) -> None:
         # A table of the (in-memory) database, not a temporary one: connections beside see it.
         self.raw.execute(f'CREATE OR REPLACE TABLE "{name}" AS {sql}')
 
-    def _table(self, name: str) -> ir.Table:
-        return self.con.table(name)
+    def _table(self, name: str, schema: ibis.Schema) -> ir.Table:
+        return _named_table(name, schema)  # DuckDB keeps every type as it is
 
     def beside(self) -> DuckDBEngine:
         """A second connection to the same database. It sees the kept tables and is given the loaded
@@ -227,10 +222,9 @@ class StoreEngine(Engine):
         with self.con._safe_raw_sql(f'CREATE TEMP TABLE "{name}" AS {sql}'):
             pass
 
-    def _table(self, name: str) -> ir.Table:
-        if self.dialect == "sqlite":
-            return self.con.table(name, database="temp")
-        return self.con.table(name)
+    def _table(self, name: str, schema: ibis.Schema) -> ir.Table:
+        table = self.con.table(name, database="temp") if self.dialect == "sqlite" else self.con.table(name)
+        return table.cast(schema)  # SQLite has no boolean type: the expression's types, read back
 
     def close(self) -> None:
         self.con.disconnect()
@@ -270,8 +264,8 @@ class SparkEngine(Engine):
         frame.cache()
         frame.createOrReplaceTempView(name)
 
-    def _table(self, name: str) -> ir.Table:
-        return self.con.table(name)
+    def _table(self, name: str, schema: ibis.Schema) -> ir.Table:
+        return self.con.table(name).cast(schema)
 
     def close(self) -> None:
         self.session.stop()

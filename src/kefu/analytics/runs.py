@@ -64,7 +64,7 @@ def run_report(
         if reading is None and folder:
             reading = pool.submit(read_folder, folder, zone, default_zone, progress)
         owned = engine is None
-        if engine is None:
+        if owned:
             engine = make_engine(engine_name, store_url)
         try:
             if isinstance(engine, StoreEngine):
